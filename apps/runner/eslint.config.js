@@ -1,0 +1,6 @@
+import { backendLabsConfig } from "@backend-labs/eslint-config";
+
+export default [
+  { ignores: ["test/fixtures/**", "test/golden/**"] },
+  ...backendLabsConfig(import.meta.dirname),
+];

@@ -1,0 +1,33 @@
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { type GradeResult } from "@backend-labs/grade-result";
+import { type Lab } from "@backend-labs/lab-format";
+import { gradeSubmission } from "../../grade/grade-submission.ts";
+import { readSubmissionDir } from "../../grade/submission.ts";
+import { renderReport, type ReportFormat } from "../../report/render-report.ts";
+import { progressPrinter } from "../progress-printer.ts";
+import { UsageError } from "../usage-error.ts";
+
+export interface GradeOptions {
+  format: ReportFormat;
+  out?: string;
+}
+
+export async function gradeCommand(
+  lab: Lab,
+  dir: string,
+  labsNodeModules: string,
+  options: GradeOptions,
+): Promise<GradeResult> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`submission folder not found: ${dir}`);
+  const result = await gradeSubmission({
+    lab,
+    submission: readSubmissionDir(dir),
+    labsNodeModules,
+    onProgress: progressPrinter(lab.manifest.id),
+  });
+  const report = renderReport(result, options.format, !options.out && process.stdout.isTTY === true);
+  if (options.out) writeFileSync(options.out, report);
+  else process.stdout.write(report);
+  return result;
+}

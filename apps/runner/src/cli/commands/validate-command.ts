@@ -1,0 +1,97 @@
+import { join } from "node:path";
+import { type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
+import { type Lab, labFiles } from "@backend-labs/lab-format";
+import { createColors } from "picocolors";
+import { gradeSubmission } from "../../grade/grade-submission.ts";
+import { readSubmissionDir, type Submission } from "../../grade/submission.ts";
+import { progressPrinter } from "../progress-printer.ts";
+
+interface Check {
+  variant: string;
+  expected: GradeStatus[];
+  submission: () => Submission;
+  /** Mutants must be caught by the grader's tests, not by a compile error or a broken service. */
+  mustBeCaughtByTests?: boolean;
+}
+
+export interface ValidationReport {
+  labId: string;
+  ok: boolean;
+  lines: string[];
+  seconds: number;
+}
+
+/** A lab is valid when its solution passes, its starter fails, and every mutant is caught. */
+export async function validateLab(
+  lab: Lab,
+  labsNodeModules: string,
+  quiet: boolean,
+): Promise<ValidationReport> {
+  const c = createColors(process.stderr.isTTY === true);
+  const started = performance.now();
+  const checks: Check[] = [
+    {
+      variant: "solution",
+      expected: ["pass"],
+      submission: () => readSubmissionDir(join(lab.dir, labFiles.solution)),
+    },
+    {
+      variant: "starter",
+      expected: ["fail"],
+      submission: () => readSubmissionDir(join(lab.dir, labFiles.starter)),
+    },
+    ...lab.manifest.mutants.map((mutant): Check => ({
+      variant: `mutant ${mutant.id}`,
+      expected: ["fail", "error"],
+      submission: () => overlay(join(lab.dir, labFiles.solution), join(lab.dir, labFiles.mutants, mutant.id)),
+      mustBeCaughtByTests: true,
+    })),
+  ];
+  const lines: string[] = [];
+  let ok = true;
+  for (const check of checks) {
+    const result = await gradeSubmission({
+      lab,
+      submission: check.submission(),
+      labsNodeModules,
+      ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
+    });
+    const problem = checkProblem(check, result);
+    ok &&= problem === undefined;
+    const summary = `${result.status}, ${result.tests.filter((t) => t.status === "pass").length}/${result.tests.length} tests passed, ${(result.timings.total_ms / 1000).toFixed(1)} s`;
+    lines.push(
+      problem
+        ? `  ${c.red("✗")} ${check.variant}: ${problem}`
+        : `  ${c.green("✓")} ${check.variant}: ${summary}`,
+    );
+    if (check.mustBeCaughtByTests) {
+      for (const test of result.tests.filter((t) => t.status !== "pass"))
+        lines.push(c.dim(`      caught by: ${test.name}`));
+    }
+  }
+  return { labId: lab.manifest.id, ok, lines, seconds: (performance.now() - started) / 1000 };
+}
+
+function checkProblem(check: Check, result: GradeResult): string | undefined {
+  if (!check.expected.includes(result.status)) {
+    const detail = result.message ?? result.tests.find((test) => test.status !== "pass")?.message ?? "";
+    return `expected ${check.expected.join(" or ")}, got ${result.status}${detail ? `: ${detail.split("\n").slice(0, 6).join("\n    ")}` : ""}`;
+  }
+  if (check.mustBeCaughtByTests) {
+    const caughtByTests = result.tests.some((test) => test.status !== "pass");
+    const timedOut = result.status === "error" && /timed out/i.test(result.message ?? "");
+    if (!caughtByTests && !timedOut) {
+      return `must be caught by the grader's tests, but the grade stopped earlier: ${(result.message ?? "").split("\n")[0]}`;
+    }
+  }
+  const silent = result.tests.find((test) => test.status !== "pass" && !test.message?.trim());
+  if (silent) return `test "${silent.name}" failed without a message to teach from`;
+  return undefined;
+}
+
+function overlay(baseDir: string, overlayDir: string): Submission {
+  const base = readSubmissionDir(baseDir);
+  const top = readSubmissionDir(overlayDir);
+  for (const [path, content] of top.files) base.files.set(path, content);
+  return { files: base.files, unreadable: [...base.unreadable, ...top.unreadable] };
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import { dirname } from "node:path";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { LabFormatError } from "@backend-labs/lab-format";
+import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
+import { DockerUnavailableError } from "../services/docker-reachable.ts";
+import { reportFormats } from "../report/render-report.ts";
+import { gradeCommand } from "./commands/grade-command.ts";
+import { formatListing, listLabs } from "./commands/list-command.ts";
+import { scaffoldLab } from "./commands/new-command.ts";
+import { validateLab } from "./commands/validate-command.ts";
+import { exitCodes } from "./exit-codes.ts";
+import { findLab, labsNodeModules, labsRoot, loadCatalog } from "./labs-catalog.ts";
+import { configureTestcontainers } from "./configure-testcontainers.ts";
+import { UsageError } from "./usage-error.ts";
+
+configureTestcontainers();
+
+const program = new Command()
+  .name("labs")
+  .description("Grade, validate and scaffold Backend Labs labs.")
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+program
+  .command("list")
+  .description("list every lab with its roadmap section and services")
+  .addOption(
+    new Option("--format <format>", "output format")
+      .choices(["table", "json"] as const)
+      .default("table" as const),
+  )
+  .action((options) => {
+    const root = labsRoot();
+    const catalog = loadCatalog(root);
+    const labs = listLabs(catalog, dirname(root));
+    process.stdout.write(
+      options.format === "json" ? `${JSON.stringify(labs, null, 2)}\n` : formatListing(labs),
+    );
+    for (const error of catalog.invalid)
+      process.stderr.write(`warning: skipped an invalid lab\n${error.message}\n`);
+  });
+
+program
+  .command("grade")
+  .description("grade a folder of learner files against a lab; exit 0 pass, 1 fail, 2 error")
+  .argument("<lab-id>", "the lab's id (see `labs list`)")
+  .argument("<dir>", "folder holding the learner's files, laid out as the lab's editable paths")
+  .addOption(
+    new Option("--format <format>", "report format").choices(reportFormats).default("pretty" as const),
+  )
+  .option("--out <file>", "write the report to a file instead of stdout")
+  .action(async (labId, dir, options) => {
+    const root = labsRoot();
+    const lab = findLab(loadCatalog(root), labId);
+    const result = await gradeCommand(lab, dir, labsNodeModules(root), options);
+    process.exitCode = exitCodes[result.status];
+  });
+
+program
+  .command("validate")
+  .description("check labs: the solution passes, the starter fails, every mutant fails")
+  .argument("[lab-ids...]", "labs to validate")
+  .option("--all", "validate every lab")
+  .option("--quiet", "no per-stage progress")
+  .action(async (labIds, options) => {
+    if ((options.all === true) === labIds.length > 0)
+      throw new UsageError("name lab ids or pass --all (not both)");
+    const root = labsRoot();
+    const catalog = loadCatalog(root);
+    if (options.all && catalog.invalid.length > 0) {
+      throw new UsageError(catalog.invalid.map((error) => error.message).join("\n"));
+    }
+    const labs = options.all ? catalog.labs : labIds.map((id) => findLab(catalog, id));
+    const nodeModules = labsNodeModules(root);
+    let allValid = true;
+    const started = performance.now();
+    for (const lab of labs) {
+      const report = await validateLab(lab, nodeModules, options.quiet === true);
+      allValid &&= report.ok;
+      process.stderr.write(
+        `${report.ok ? "valid" : "INVALID"} ${report.labId} (${report.seconds.toFixed(1)} s)\n${report.lines.join("\n")}\n`,
+      );
+    }
+    process.stderr.write(
+      `${labs.length} lab(s) checked in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    process.exitCode = allValid ? 0 : 1;
+  });
+
+program
+  .command("new")
+  .description("scaffold a lab that validates, to reshape into a real one")
+  .argument("<section/slug>", "e.g. 04-caching/write-through")
+  .action((target) => {
+    const dir = scaffoldLab(labsRoot(), target);
+    process.stderr.write(
+      `created ${dir}\nnext: edit it, then \`pnpm labs validate ${target.split("/")[1]}\`\n`,
+    );
+  });
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping services and learner processes...\n`);
+    void tearDownInFlightGrades().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message; help and version are not errors.
+    return error.exitCode === 0 ? 0 : exitCodes.error;
+  }
+  if (
+    error instanceof UsageError ||
+    error instanceof LabFormatError ||
+    error instanceof DockerUnavailableError
+  ) {
+    process.stderr.write(`labs: ${error.message}\n`);
+    return exitCodes.error;
+  }
+  process.stderr.write(`labs: internal error: ${(error as Error).stack ?? String(error)}\n`);
+  return exitCodes.error;
+}

@@ -1,0 +1,144 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { gradeResultSchema } from "@backend-labs/grade-result";
+import { afterAll, describe, expect, it } from "vitest";
+import { countManagedContainersOf } from "./support/leftovers.ts";
+import { cliMain, fixtureLabsRoot, labsNodeModules } from "./support/paths.ts";
+
+const run = promisify(execFile);
+const textTools = join(fixtureLabsRoot, "01-fundamentals/text-tools");
+const visitCounter = join(fixtureLabsRoot, "04-caching/visit-counter");
+const outDir = mkdtempSync(join(tmpdir(), "labs-cli-test-"));
+
+async function labs(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cliMain, ...args], {
+      env: { ...process.env, BACKEND_LABS_LABS_DIR: fixtureLabsRoot, NO_COLOR: "1", ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+describe("labs list", () => {
+  it("prints every lab with its section, services and folder as JSON", async () => {
+    const { code, stdout } = await labs(["list", "--format", "json"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([
+      expect.objectContaining({
+        id: "text-tools",
+        section: { number: 1, name: "Core Backend Fundamentals" },
+        services: [],
+      }),
+      expect.objectContaining({
+        id: "visit-counter",
+        section: { number: 4, name: "Caching" },
+        services: ["redis"],
+      }),
+    ]);
+  });
+});
+
+describe("labs grade", () => {
+  it("exits 0 on pass with only the JSON result on stdout and progress on stderr", async () => {
+    const { code, stdout, stderr } = await labs([
+      "grade",
+      "text-tools",
+      join(textTools, "solution"),
+      "--format",
+      "json",
+    ]);
+    expect(code).toBe(0);
+    expect(gradeResultSchema.parse(JSON.parse(stdout)).status).toBe("pass");
+    expect(stderr).toContain("running tests");
+  });
+
+  it("exits 1 on fail and writes JUnit XML to --out, leaving stdout empty", async () => {
+    const out = join(outDir, "starter.xml");
+    const { code, stdout } = await labs([
+      "grade",
+      "text-tools",
+      join(textTools, "starter"),
+      "--format",
+      "junit",
+      "--out",
+      out,
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    const xml = readFileSync(out, "utf8");
+    expect(xml).toMatch(/<testsuite name="text-tools" tests="4" failures="3" errors="0"/);
+    expect(xml).toContain("<failure message=");
+  });
+
+  it("prints a readable report without colour when not on a terminal", async () => {
+    const { code, stdout } = await labs(["grade", "text-tools", join(textTools, "starter")]);
+    expect(code).toBe(1);
+    expect(stdout).toContain("FAIL text-tools");
+    expect(stdout).toContain("Task 2");
+    expect(stdout).not.toContain("\u001b[");
+  });
+
+  it.each([
+    [["grade", "no-such-lab", textTools], /unknown lab id "no-such-lab"/],
+    [["grade", "text-tools", "/no/such/folder"], /submission folder not found/],
+    [["grade", "text-tools", textTools, "--format", "xml"], /argument 'xml' is invalid/],
+    [["grade", "text-tools"], /missing required argument 'dir'/],
+    [["validate"], /name lab ids or pass --all/],
+    [["frobnicate"], /unknown command 'frobnicate'/],
+  ])("exits 2 with one clear message for bad input: %j", async (args, message) => {
+    const { code, stderr } = await labs(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it("exits 2 with a one-line hint when Docker is not reachable", async () => {
+    const { code, stderr } = await labs(["grade", "visit-counter", join(visitCounter, "solution")], {
+      DOCKER_HOST: "unix:///nonexistent/docker.sock",
+    });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /labs: Docker is not reachable at unix:\/\/\/nonexistent\/docker.sock .*start-dockerd/,
+    );
+  });
+
+  it("reports a service that fails to start as an error naming it, and leaves nothing behind", async () => {
+    const { code, stdout } = await labs(
+      ["grade", "visit-counter", join(visitCounter, "solution"), "--format", "json"],
+      {
+        BACKEND_LABS_REDIS_IMAGE: "backend-labs/debian:bookworm",
+      },
+    );
+    expect(code).toBe(2);
+    const result = gradeResultSchema.parse(JSON.parse(stdout));
+    expect(result.message).toMatch(
+      /^The redis service \(image backend-labs\/debian:bookworm\) failed to start/,
+    );
+    expect(await countManagedContainersOf("backend-labs/debian:bookworm")).toBe(0);
+  });
+});
+
+describe("labs new", () => {
+  it("scaffolds a lab that validates", async () => {
+    const labsDir = mkdtempSync(join(tmpdir(), "labs-new-"));
+    try {
+      symlinkSync(labsNodeModules, join(labsDir, "node_modules"));
+      const env = { BACKEND_LABS_LABS_DIR: labsDir };
+      expect((await labs(["new", "04-caching/write-through"], env)).code).toBe(0);
+      const validated = await labs(["validate", "write-through", "--quiet"], env);
+      expect(validated.stderr).toContain("valid write-through");
+      expect(validated.code).toBe(0);
+      expect((await labs(["new", "04-caching/write-through"], env)).stderr).toMatch(/already exists/);
+      expect((await labs(["new", "99-nowhere/x"], env)).stderr).toMatch(/unknown section "99-nowhere"/);
+    } finally {
+      rmSync(labsDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,92 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { discoverLabs, type Lab, labFiles } from "@backend-labs/lab-format";
+import { describe, expect, it } from "vitest";
+import { configureTestcontainers } from "../src/cli/configure-testcontainers.ts";
+import { gradeSubmission } from "../src/grade/grade-submission.ts";
+import { readSubmissionDir, type Submission } from "../src/grade/submission.ts";
+import { countLeftovers } from "./support/leftovers.ts";
+import { normalizeResult } from "./support/normalize-result.ts";
+import { fixtureLabsRoot, goldenRoot, repoLabsRoot } from "./support/paths.ts";
+
+// Golden tests: golden/<lab-id>/<expected status>/<cause>/ holds expected.json, the normalised result, and
+// the submission: a submission/ folder; or edit.json, one edit to the lab's solution (so fixtures do not
+// copy whole solutions); or, for the causes "solution", "starter" and "mutant-<id>", the lab's own files.
+// UPDATE_GOLDEN=1 rewrites expected.json from the current behaviour; review the diff before committing.
+configureTestcontainers();
+const labs = new Map<string, Lab>(
+  [...discoverLabs(fixtureLabsRoot).labs, ...discoverLabs(repoLabsRoot).labs].map((lab) => [
+    lab.manifest.id,
+    lab,
+  ]),
+);
+const cases = readdirSync(goldenRoot).flatMap((labId) =>
+  readdirSync(join(goldenRoot, labId)).flatMap((status) =>
+    readdirSync(join(goldenRoot, labId, status)).map((cause) => ({
+      labId,
+      status,
+      cause,
+      dir: join(goldenRoot, labId, status, cause),
+    })),
+  ),
+);
+
+describe.each(cases)("$labId $status/$cause", ({ labId, status, cause, dir }) => {
+  it("grades to the expected result and leaves nothing behind", { timeout: 180_000 }, async () => {
+    const lab = labs.get(labId);
+    if (!lab) throw new Error(`golden folder ${labId} names no lab`);
+
+    // Each labs root (the catalog, the runner's fixtures) is a package whose node_modules learner code uses.
+    const labsNodeModules = join(dirname(dirname(lab.dir)), "node_modules");
+    const gradeId = randomUUID();
+    const result = await gradeSubmission({
+      lab,
+      submission: goldenSubmission(lab, cause, dir),
+      labsNodeModules,
+      gradeId,
+    });
+
+    expect(result.status, result.message ?? "").toBe(status);
+    const expectedPath = join(dir, "expected.json");
+    const actual = normalizeResult(result);
+    if (process.env.UPDATE_GOLDEN === "1")
+      writeFileSync(expectedPath, `${JSON.stringify(actual, null, 2)}\n`);
+    if (!existsSync(expectedPath))
+      throw new Error(`${expectedPath} is missing: run with UPDATE_GOLDEN=1 and review it`);
+    expect(actual).toEqual(JSON.parse(readFileSync(expectedPath, "utf8")));
+    expect(await countLeftovers(gradeId)).toEqual({ containers: 0, networks: 0, processes: 0 });
+  });
+});
+
+interface SolutionEdit {
+  file: string;
+  find?: string;
+  replace?: string;
+  prepend?: string;
+  append?: string;
+}
+
+function goldenSubmission(lab: Lab, cause: string, dir: string): Submission {
+  if (existsSync(join(dir, "submission"))) return readSubmissionDir(join(dir, "submission"));
+  const solution = readSubmissionDir(join(lab.dir, labFiles.solution));
+  if (cause.startsWith("mutant-")) {
+    const mutant = readSubmissionDir(join(lab.dir, labFiles.mutants, cause.slice("mutant-".length)));
+    for (const [path, content] of mutant.files) solution.files.set(path, content);
+    return solution;
+  }
+  if (existsSync(join(dir, "edit.json"))) {
+    const edit = JSON.parse(readFileSync(join(dir, "edit.json"), "utf8")) as SolutionEdit;
+    let text = solution.files.get(edit.file)?.toString("utf8");
+    if (text === undefined) throw new Error(`${dir}/edit.json: the solution has no ${edit.file}`);
+    if (edit.find !== undefined) {
+      if (!text.includes(edit.find))
+        throw new Error(`${dir}/edit.json: "${edit.find}" is not in ${edit.file}`);
+      text = text.replace(edit.find, edit.replace ?? "");
+    }
+    text = (edit.prepend ?? "") + text + (edit.append ?? "");
+    solution.files.set(edit.file, Buffer.from(text));
+    return solution;
+  }
+  return readSubmissionDir(join(lab.dir, cause));
+}

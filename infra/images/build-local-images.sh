@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Builds, without any registry, local stand-ins for the official service images. Machines here cannot pull
+# from Docker Hub; they reach only Debian's apt mirror and Maven Central. Each stand-in keeps the official
+# image's interface (environment variables, entrypoint, ports, log lines), so the same code drives both.
+#
+#   backend-labs/debian:bookworm  base: debootstrap --variant=minbase from this machine's Debian mirror
+#   backend-labs/postgres:15      Debian's PostgreSQL 15 behind the official postgres image's interface
+#   backend-labs/redis:7          Debian's Redis 7 behind the official redis image's interface
+#   backend-labs/kafka:3.9.1      Apache Kafka 3.9.1 jars from Maven Central, started like apache/kafka
+#
+# Usage: build-local-images.sh [--force] [debian|postgres|redis|kafka ...]   (default: all)
+# An image is kept when it exists and was built from the same recipe (files under images/<name>/ and the
+# base image); --force rebuilds the named images.
+# Environment: BACKEND_LABS_IMAGE_NAMESPACE (default backend-labs) builds under another name, e.g. to try
+# changes without replacing the images others use; BACKEND_LABS_DEBIAN_MIRROR overrides the mirror.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="$here/.build"
+ns="${BACKEND_LABS_IMAGE_NAMESPACE:-backend-labs}"
+export DOCKER_BUILDKIT=0 # Debian's docker.io 20.10 has no buildx; the classic builder is what works here.
+export DEBIAN_FRONTEND=noninteractive
+
+declare -A tag=(
+  [debian]="$ns/debian:bookworm"
+  [postgres]="$ns/postgres:15"
+  [redis]="$ns/redis:7"
+  [kafka]="$ns/kafka:3.9.1"
+)
+
+say() { echo "[images] $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+force=false
+wanted=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=true ;;
+    debian | postgres | redis | kafka) wanted+=("$arg") ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
+    *) die "unknown argument '$arg' (try --help)" ;;
+  esac
+done
+[ ${#wanted[@]} -gt 0 ] || wanted=(debian postgres redis kafka)
+is_wanted() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
+
+apt_install() {
+  say "installing $* from Debian"
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+image_recipe() { docker image inspect --format '{{index .Config.Labels "backend-labs.recipe"}}' "$1" 2>/dev/null || true; }
+
+# True when the image should be (re)built: missing, --force for it, or built from another recipe.
+needs_build() { # name recipe
+  local current
+  if $force && is_wanted "$1"; then return 0; fi
+  current="$(image_recipe "${tag[$1]}")"
+  if [ -z "$(image_id "${tag[$1]}")" ]; then return 0; fi
+  if [ "$current" != "$2" ]; then
+    say "${tag[$1]} exists but its recipe changed; rebuilding"
+    return 0
+  fi
+  say "${tag[$1]} is up to date"
+  return 1
+}
+
+# The Debian archive this machine's apt uses (deb822 .sources or one-line .list), for suite bookworm.
+debian_uri() { # suite
+  local suite="$1" f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -e "$f" ] || continue
+    awk -v suite="$suite" '
+      function flush() { if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && uri != "") print uri; types = suites = uri = "" }
+      /^[[:space:]]*$/ { flush(); next }
+      /^Types:/ { sub(/^Types:[[:space:]]*/, ""); types = $0 }
+      /^Suites:/ { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
+      /^URIs:/ { uri = $2 }
+      END { flush() }' "$f"
+  done
+  { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
+    sed -E 's/\[[^]]*\]//' | awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2 }'
+}
+
+mirror="${BACKEND_LABS_DEBIAN_MIRROR:-$(debian_uri bookworm | sed -n 1p)}"
+mirror="${mirror:-http://deb.debian.org/debian}"
+security="$(debian_uri bookworm-security | sed -n 1p)"
+
+# Unmounts whatever debootstrap left mounted in the tree (it mounts /proc and /sys while it works and
+# leaves them behind when interrupted), then deletes it without ever crossing into another filesystem.
+remove_tree() {
+  local dir="$1" mnt
+  [ -e "$dir" ] || return 0
+  while read -r mnt; do
+    umount -l "$mnt" 2>/dev/null || true
+  done < <(awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+  rm -rf --one-file-system "$dir"
+}
+
+build_debian() {
+  local rootfs="$build/rootfs"
+  command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+  mkdir -p "$build/debootstrap-cache"
+  remove_tree "$rootfs"
+  trap 'remove_tree "$build/rootfs"' EXIT
+  say "debootstrap bookworm from $mirror (log: $build/debootstrap.log)"
+  # --cache-dir keeps the .debs, so a rebuild downloads nothing.
+  if ! debootstrap --variant=minbase --cache-dir="$build/debootstrap-cache" bookworm "$rootfs" "$mirror" \
+    >"$build/debootstrap.log" 2>&1; then
+    tail -n 20 "$build/debootstrap.log" >&2
+    die "debootstrap failed"
+  fi
+
+  # Package sources inside the image: the same mirror, plus updates and security like Debian's own images.
+  {
+    echo "deb $mirror bookworm main"
+    echo "deb $mirror bookworm-updates main"
+    if [ -n "$security" ]; then echo "deb $security bookworm-security main"; fi
+  } >"$rootfs/etc/apt/sources.list"
+  # Smaller images: no recommends, no translations, no docs/man pages/message catalogues from packages.
+  cat >"$rootfs/etc/apt/apt.conf.d/90backend-labs" <<'EOF'
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+EOF
+  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/90backend-labs" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*/LC_MESSAGES/*.mo
+EOF
+  find "$rootfs/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+  find "$rootfs/usr/share/locale" -path '*/LC_MESSAGES/*.mo' -delete
+  # Keep the man directories: update-alternatives (Java's postinst) links into them even when pages are excluded.
+  find "$rootfs/usr/share/man" "$rootfs/usr/share/info" -mindepth 1 ! -type d -delete
+  mkdir -p "$rootfs"/usr/share/man/man{1..8}
+  rm -rf \
+    "$rootfs/var/cache/apt/"*.bin "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"* \
+    "$rootfs/var/log/"*.log "$rootfs/etc/hostname"
+  : >"$rootfs/etc/resolv.conf" # Docker provides these at run time; the host's must not end up in the image.
+
+  say "importing ${tag[debian]}"
+  tar --one-file-system --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
+    -C "$rootfs" -c . |
+    docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["bash"]' \
+      --change "LABEL org.opencontainers.image.title=\"${tag[debian]}\"" \
+      --change 'LABEL org.opencontainers.image.description="Debian 12 bookworm minbase from debootstrap"' \
+      --change 'LABEL org.opencontainers.image.version="12"' \
+      --change "LABEL backend-labs.recipe=\"$1\"" \
+      - "${tag[debian]}" >/dev/null
+  remove_tree "$rootfs"
+  trap - EXIT
+}
+
+# Hash of the files that make an image, plus the base it is built on: a changed script means a rebuild.
+recipe_of() { # dir base-image-id
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; echo "base $2") |
+    sha256sum | cut -c1-16
+}
+
+docker_build() { # name context-dir recipe
+  local name="$1" started=$SECONDS
+  say "building ${tag[$name]} (log: $build/$name.build.log)"
+  if ! docker build --pull=false --build-arg "BASE_IMAGE=${tag[debian]}" \
+    --label "backend-labs.recipe=$3" -t "${tag[$name]}" "$2" >"$build/$name.build.log" 2>&1; then
+    tail -n 30 "$build/$name.build.log" >&2
+    die "building ${tag[$name]} failed"
+  fi
+  say "built ${tag[$name]} in $((SECONDS - started)) s"
+}
+
+# The Kafka build context: the recipe files plus the jars Maven fetched (kept under .build, not in git).
+kafka_context() {
+  local ctx="$build/kafka-context" started=$SECONDS
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  remove_tree "$ctx"
+  mkdir -p "$ctx"
+  cp -a "$here/kafka/." "$ctx/"
+  say "fetching Kafka jars from Maven Central (cache: $build/m2)"
+  # The local repository under .build keeps the jars (and Maven's plugins), so a rebuild downloads nothing.
+  mvn -q -B -f "$here/kafka/pom.xml" -Dmaven.repo.local="$build/m2" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$ctx/libs" >&2
+  say "jars ready in $((SECONDS - started)) s ($(find "$ctx/libs" -name '*.jar' | wc -l) jars)"
+}
+
+"$here/../docker/start-dockerd.sh"
+mkdir -p "$build"
+total_started=$SECONDS
+
+# The base's recipe: how it is made (this function) and where from.
+recipe="$( (declare -f build_debian; echo "$mirror ${security:-}") | sha256sum | cut -c1-16)"
+if needs_build debian "$recipe"; then
+  started=$SECONDS
+  build_debian "$recipe"
+  say "built ${tag[debian]} in $((SECONDS - started)) s"
+fi
+base_id="$(image_id "${tag[debian]}")"
+
+for name in postgres redis kafka; do
+  is_wanted "$name" || continue
+  recipe="$(recipe_of "$here/$name" "$base_id")"
+  needs_build "$name" "$recipe" || continue
+  if [ "$name" = kafka ]; then
+    kafka_context
+    docker_build kafka "$build/kafka-context" "$recipe"
+    remove_tree "$build/kafka-context"
+  else
+    docker_build "$name" "$here/$name" "$recipe"
+  fi
+done
+
+say "done in $((SECONDS - total_started)) s"
+docker images --filter "reference=$ns/*" --format '[images]   {{.Repository}}:{{.Tag}}  {{.Size}}' >&2

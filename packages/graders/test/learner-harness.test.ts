@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import getPort from "get-port";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CallResponse, decode, encode } from "../src/learner-protocol.ts";
+
+const harness = fileURLToPath(new URL("../src/learner-harness.ts", import.meta.url));
+const sampleModule = fileURLToPath(new URL("./fixtures/sample-module.ts", import.meta.url));
+
+let child: ChildProcess;
+let baseUrl: string;
+
+async function call(fn: string, ...args: unknown[]): Promise<CallResponse> {
+  const response = await fetch(`${baseUrl}/call`, { method: "POST", body: encode({ fn, args }) });
+  return decode<CallResponse>(await response.text());
+}
+
+beforeAll(async () => {
+  const port = await getPort({ host: "127.0.0.1" });
+  baseUrl = `http://127.0.0.1:${port}`;
+  child = spawn(process.execPath, [harness, sampleModule], {
+    env: { ...process.env, BACKEND_LABS_RPC_PORT: String(port) },
+  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (
+      await fetch(`${baseUrl}/exports`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await sleep(50);
+  }
+  throw new Error("harness did not start");
+});
+
+afterAll(async () => {
+  child.kill("SIGKILL");
+  await once(child, "exit");
+});
+
+describe("learner harness", () => {
+  it("lists only the exported functions", async () => {
+    const names = (await (await fetch(`${baseUrl}/exports`)).json()) as string[];
+    expect(names.sort()).toEqual(["add", "big", "fail", "nextDay", "unsendable"]);
+  });
+
+  it("calls a function and returns its value", async () => {
+    expect(await call("add", 2, 3)).toEqual({ ok: true, value: 5 });
+  });
+
+  it("keeps Dates and BigInts intact both ways", async () => {
+    expect(await call("nextDay", new Date("2026-01-01T00:00:00Z"))).toEqual({
+      ok: true,
+      value: new Date("2026-01-02T00:00:00Z"),
+    });
+    expect(await call("big", 21n)).toEqual({ ok: true, value: 42n });
+  });
+
+  it("reports what the learner's function threw, with its type", async () => {
+    const reply = await call("fail");
+    expect(reply).toMatchObject({
+      ok: false,
+      kind: "threw",
+      error: { name: "RangeError", message: "amount must be positive" },
+    });
+  });
+
+  it("says which export is missing, also for non-function exports", async () => {
+    const missing = await call("transfer");
+    expect(missing).toMatchObject({ ok: false, kind: "missing-export" });
+    expect(!missing.ok && missing.error.message).toContain("`transfer`");
+    expect(await call("notAFunction")).toMatchObject({ ok: false, kind: "missing-export" });
+  });
+
+  it("explains a return value that cannot be sent back", async () => {
+    expect(await call("unsendable")).toMatchObject({ ok: false, kind: "unserializable" });
+  });
+});

@@ -1,0 +1,147 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { discoverLabs, LabFormatError, loadLab } from "../src/index.ts";
+
+const roots: string[] = [];
+
+function manifest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: "demo-lab",
+    title: "Demo lab",
+    summary: "A lab used by the lab-format tests.",
+    roadmap: { section: 4, topics: ["caching"] },
+    difficulty: "beginner",
+    estimatedMinutes: 10,
+    services: { redis: { version: ">=7" } },
+    learner: { entry: "src/cache.ts", editable: ["src/cache.ts"], exports: ["get"] },
+    tasks: [{ id: 1, title: "Cache things", hints: ["Look at the TTL options of SET."] }],
+    timeLimitSeconds: 30,
+    mutants: [{ id: "no-ttl", mistake: "Caches forever, so stale data is served" }],
+    ...overrides,
+  };
+}
+
+/** Writes a lab folder under labs/04-caching/<folder> and returns its path. */
+function writeLab(files: Record<string, string>, folder = "demo-lab", section = "04-caching"): string {
+  const root = roots.at(-1) ?? mkdtempSync(join(tmpdir(), "lab-format-"));
+  if (!roots.includes(root)) roots.push(root);
+  const labDir = join(root, section, folder);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(labDir, path)), { recursive: true });
+    writeFileSync(join(labDir, path), content);
+  }
+  return labDir;
+}
+
+const completeLab = (lab = manifest()) => ({
+  "lab.json": JSON.stringify(lab),
+  "README.md": "# Demo\n",
+  "starter/src/cache.ts": "export function get() {}\n",
+  "solution/src/cache.ts": "export function get() {}\n",
+  "grader/cache.test.ts": "",
+  "mutants/no-ttl/src/cache.ts": "export function get() {}\n",
+});
+
+function problemsOf(labDir: string): string[] {
+  try {
+    loadLab(labDir);
+  } catch (error) {
+    if (error instanceof LabFormatError)
+      return error.problems.map((p) => `${p.file.slice(labDir.length + 1)}|${p.field ?? ""}|${p.message}`);
+    throw error;
+  }
+  return [];
+}
+
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+describe("loadLab", () => {
+  it("loads a complete lab with defaults applied", () => {
+    const lab = loadLab(writeLab(completeLab()));
+    expect(lab.manifest.id).toBe("demo-lab");
+    expect(lab.section.name).toBe("Caching");
+    expect(lab.manifest.callTimeoutSeconds).toBe(10);
+    expect(lab.graderFiles.map((file) => file.split("/").at(-1))).toEqual(["cache.test.ts"]);
+  });
+
+  it("names the file and the field of a bad manifest value", () => {
+    const labDir = writeLab(
+      completeLab(manifest({ difficulty: "expert", tasks: [{ id: 1, title: "Cache", hints: [] }] })),
+    );
+    const problems = problemsOf(labDir);
+    expect(problems).toContainEqual(expect.stringMatching(/^lab\.json\|difficulty\|/));
+    expect(problems).toContainEqual(expect.stringMatching(/^lab\.json\|tasks\[0\]\.hints\|/));
+  });
+
+  it("rejects unknown fields and unknown services", () => {
+    const problems = problemsOf(
+      writeLab(completeLab(manifest({ services: { mongo: { version: "7" } }, colour: "blue" }))),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/^lab\.json\|services\|.*mongo/));
+    expect(problems).toContainEqual(expect.stringMatching(/^lab\.json\|\(root\)\|.*colour/));
+  });
+
+  it("reports a manifest that is not JSON", () => {
+    expect(problemsOf(writeLab({ ...completeLab(), "lab.json": "{ nope" }))).toEqual([
+      expect.stringMatching(/^lab\.json\|\|.*JSON/),
+    ]);
+  });
+
+  it("requires tasks numbered from 1 in order", () => {
+    const tasks = [{ id: 2, title: "Second first", hints: ["A hint that is long enough."] }];
+    expect(problemsOf(writeLab(completeLab(manifest({ tasks }))))).toContainEqual(
+      expect.stringMatching(/^lab\.json\|tasks\[0\]\.id\|.*expected 1/),
+    );
+  });
+
+  it("requires editable files in starter and solution, a grader, and declared mutants", () => {
+    const {
+      ["solution/src/cache.ts"]: _solution,
+      ["grader/cache.test.ts"]: _grader,
+      ...rest
+    } = completeLab();
+    const problems = problemsOf(writeLab({ ...rest, "mutants/undeclared/src/cache.ts": "" }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "solution/src/cache.ts||file is missing",
+        expect.stringMatching(/^grader\|\|no grader test files/),
+        "mutants/undeclared||mutant folder is not declared in lab.json mutants",
+      ]),
+    );
+  });
+
+  it("refuses mutants that overlay files the learner cannot edit", () => {
+    const problems = problemsOf(writeLab({ ...completeLab(), "mutants/no-ttl/src/other.ts": "" }));
+    expect(problems).toContain(
+      "mutants/no-ttl/src/other.ts||mutants may only overlay files listed in learner.editable",
+    );
+  });
+
+  it("refuses editable paths that escape the workspace", () => {
+    const learner = { entry: "src/cache.ts", editable: ["../outside.ts"], exports: [] };
+    expect(problemsOf(writeLab(completeLab(manifest({ learner }))))).toContainEqual(
+      expect.stringMatching(/^lab\.json\|learner\.editable\[0\]\|/),
+    );
+  });
+
+  it("wants the lab in its section's folder", () => {
+    const problems = problemsOf(writeLab(completeLab(), "demo-lab", "03-databases"));
+    expect(problems).toContainEqual(expect.stringMatching(/roadmap\.section\|.*labs\/04-caching/));
+  });
+});
+
+describe("discoverLabs", () => {
+  it("returns valid labs and reports invalid ones and duplicate ids without throwing", () => {
+    const good = writeLab(completeLab());
+    writeLab(completeLab(), "copy-of-demo");
+    writeLab({ ...completeLab(), "lab.json": "{}" }, "broken");
+    const catalog = discoverLabs(dirname(dirname(good)));
+    expect(catalog.labs.map((lab) => lab.dir)).toHaveLength(1);
+    expect(catalog.invalid).toHaveLength(2);
+    expect(catalog.invalid.map((error) => error.message).join("\n")).toMatch(/already used by/);
+  });
+});
