@@ -22,6 +22,12 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version | cut -d. -f1)" != "
     echo "installing pnpm 12 into $cache/pnpm" >&2
     npm install --global --prefix "$cache/pnpm" --no-audit --no-fund --ignore-scripts pnpm@12 >&2 </dev/null
   fi
+  # pnpm 12's bins are shell placeholders until its install script links the native binary; we skip
+  # npm's scripts (they hang here), and a placeholder makes turbo fail with ENOEXEC, so link it ourselves.
+  pnpm_package="$cache/pnpm/lib/node_modules/pnpm"
+  if [ "$(head -c 4 "$pnpm_package/pnpm" 2>/dev/null)" != $'\x7fELF' ]; then
+    (cd "$pnpm_package" && node install.js) >&2
+  fi
   export PATH="$cache/pnpm/bin:$PATH"
 fi
 echo "using node $(node --version), pnpm $(pnpm --version)" >&2
