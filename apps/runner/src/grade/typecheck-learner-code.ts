@@ -36,8 +36,12 @@ export function typecheckLearnerCode(workspaceDir: string): TypeProblem[] {
     join(workspaceDir, "tsconfig.json"),
   );
   const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
+  // A syntax error makes the type checker report knock-on errors elsewhere (names it could not bind, a
+  // missing `try`); the learner needs the syntax error alone.
+  const syntaxErrors = program.getSyntacticDiagnostics();
+  const diagnostics = syntaxErrors.length > 0 ? syntaxErrors : ts.getPreEmitDiagnostics(program);
   const problems: TypeProblem[] = [];
-  for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
+  for (const diagnostic of diagnostics) {
     if (diagnostic.category !== ts.DiagnosticCategory.Error) continue;
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
     if (!diagnostic.file || diagnostic.start === undefined) {

@@ -40,7 +40,7 @@ export async function startKafka(settings: KafkaSettings): Promise<StartedKafka>
         KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: "1",
         KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: "1",
         KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: "0",
-        KAFKA_LOG_CLEANER_DEDUPE_BUFFER_SIZE: "1048576",
+        KAFKA_LOG_CLEANER_DEDUPE_BUFFER_SIZE: "8388608",
         KAFKA_HEAP_OPTS: "-Xmx384m -Xms256m",
       })
       .withExposedPorts({ container: 9092, host: hostPort })
