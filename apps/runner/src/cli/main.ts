@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { LabFormatError } from "@backend-labs/lab-format";
 import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
 import { DockerUnavailableError } from "../services/docker-reachable.ts";
+import { HostFirewallError } from "../services/host-firewall.ts";
 import { reportFormats } from "../report/render-report.ts";
 import { gradeCommand } from "./commands/grade-command.ts";
 import { formatListing, listLabs } from "./commands/list-command.ts";
@@ -12,9 +13,16 @@ import { validateLab } from "./commands/validate-command.ts";
 import { exitCodes } from "./exit-codes.ts";
 import { findLab, labsNodeModules, labsRoot, loadCatalog } from "./labs-catalog.ts";
 import { configureTestcontainers } from "./configure-testcontainers.ts";
+import { prepareRunner } from "./prepare-runner.ts";
 import { UsageError } from "./usage-error.ts";
 
 configureTestcontainers();
+
+const sandboxOption = () =>
+  new Option(
+    "--sandbox <kind>",
+    "where learner code runs: docker (default when Docker answers) or process (trusted code only)",
+  ).choices(["docker", "process"] as const);
 
 const program = new Command()
   .name("labs")
@@ -50,10 +58,12 @@ program
     new Option("--format <format>", "report format").choices(reportFormats).default("pretty" as const),
   )
   .option("--out <file>", "write the report to a file instead of stdout")
+  .addOption(sandboxOption())
   .action(async (labId, dir, options) => {
     const root = labsRoot();
     const lab = findLab(loadCatalog(root), labId);
-    const result = await gradeCommand(lab, dir, labsNodeModules(root), options);
+    const sandbox = await prepareRunner(options.sandbox);
+    const result = await gradeCommand(lab, dir, labsNodeModules(root), { ...options, sandbox });
     process.exitCode = exitCodes[result.status];
   });
 
@@ -63,6 +73,17 @@ program
   .argument("[lab-ids...]", "labs to validate")
   .option("--all", "validate every lab")
   .option("--quiet", "no per-stage progress")
+  .addOption(sandboxOption())
+  .addOption(
+    new Option("--jobs <n>", "grades of one lab to run at the same time")
+      .argParser((value) => {
+        const jobs = Number(value);
+        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8)
+          throw new UsageError(`--jobs must be a whole number from 1 to 8, not "${value}"`);
+        return jobs;
+      })
+      .default(1),
+  )
   .action(async (labIds, options) => {
     if ((options.all === true) === labIds.length > 0)
       throw new UsageError("name lab ids or pass --all (not both)");
@@ -73,10 +94,15 @@ program
     }
     const labs = options.all ? catalog.labs : labIds.map((id) => findLab(catalog, id));
     const nodeModules = labsNodeModules(root);
+    const sandbox = await prepareRunner(options.sandbox);
     let allValid = true;
     const started = performance.now();
     for (const lab of labs) {
-      const report = await validateLab(lab, nodeModules, options.quiet === true);
+      const report = await validateLab(lab, nodeModules, {
+        sandbox,
+        quiet: options.quiet === true,
+        jobs: options.jobs,
+      });
       allValid &&= report.ok;
       process.stderr.write(
         `${report.ok ? "valid" : "INVALID"} ${report.labId} (${report.seconds.toFixed(1)} s)\n${report.lines.join("\n")}\n`,
@@ -120,7 +146,8 @@ function exitCodeFor(error: unknown): number {
   if (
     error instanceof UsageError ||
     error instanceof LabFormatError ||
-    error instanceof DockerUnavailableError
+    error instanceof DockerUnavailableError ||
+    error instanceof HostFirewallError
   ) {
     process.stderr.write(`labs: ${error.message}\n`);
     return exitCodes.error;

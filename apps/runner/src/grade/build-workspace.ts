@@ -1,9 +1,9 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { type Lab, labFiles } from "@backend-labs/lab-format";
 import { learnerCompilerOptions } from "./typecheck-learner-code.ts";
 import { type Submission } from "./submission.ts";
+import { runnerScratchDir } from "../services/runner-scratch.ts";
 
 export interface Workspace extends AsyncDisposable {
   dir: string;
@@ -14,7 +14,9 @@ export interface Workspace extends AsyncDisposable {
  * The grader suite is not copied: it runs from the lab folder, out of the learner's reach.
  */
 export function buildWorkspace(lab: Lab, submission: Submission, labsNodeModules: string): Workspace {
-  const dir = mkdtempSync(join(tmpdir(), "backend-labs-grade-"));
+  const dir = mkdtempSync(join(runnerScratchDir(), "grade-"));
+  // mkdtemp makes it private to the runner's user; the sandbox's unprivileged user must read it (only).
+  chmodSync(dir, 0o755);
   cpSync(join(lab.dir, labFiles.starter), dir, { recursive: true });
   for (const [path, content] of submission.files) {
     const target = resolve(dir, path);

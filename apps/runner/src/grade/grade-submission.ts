@@ -2,8 +2,14 @@ import { randomUUID } from "node:crypto";
 import { type GradeResult } from "@backend-labs/grade-result";
 import { type GradingContext } from "@backend-labs/graders/grading-context";
 import { type Lab } from "@backend-labs/lab-format";
+import { DockerSandbox } from "../sandbox/docker-sandbox.ts";
+import { type LearnerSandbox } from "../sandbox/learner-sandbox.ts";
+import { ProcessSandbox } from "../sandbox/process-sandbox.ts";
+import { sandboxImage } from "../sandbox/sandbox-image.ts";
 import { assertDockerReachable } from "../services/docker-reachable.ts";
+import { createGradeNetwork } from "../services/grade-network.ts";
 import { removeGradeContainers } from "../services/remove-grade-containers.ts";
+import { type ServicePlacement } from "../services/service-placement.ts";
 import { type LabServices, startServices } from "../services/start-services.ts";
 import { ServiceStartError } from "../services/started-service.ts";
 import { buildResult, errorResult, type ResultParts } from "./build-result.ts";
@@ -25,7 +31,17 @@ export interface GradeRequest {
   labsNodeModules: string;
   onProgress?: ProgressListener;
   gradeId?: string;
+  /**
+   * Where learner code runs: `docker` (the default; a locked-down container per copy on the grade's own
+   * network) or `process` (a child process: for trusted code only; see docs/security.md).
+   */
+  sandbox?: SandboxKind;
 }
+
+export type SandboxKind = "docker" | "process";
+
+/** Limits of each copy of the learner's code. */
+const learnerLimits = { memoryLimitMb: 512, cpus: 1, pidsLimit: 256, scratchMb: 64 } as const;
 
 /**
  * grade(lab, submission) -> result. The stages run in order, each in its own module; whatever a stage
@@ -50,7 +66,14 @@ export async function gradeSubmission(request: GradeRequest): Promise<GradeResul
 }
 
 async function runStages(
-  { lab, submission, labsNodeModules, onProgress = () => {}, gradeId = randomUUID() }: GradeRequest,
+  {
+    lab,
+    submission,
+    labsNodeModules,
+    onProgress = () => {},
+    gradeId = randomUUID(),
+    sandbox: sandboxKind = "docker",
+  }: GradeRequest,
   clock: StageClock,
   resources: AsyncDisposableStack,
   services: GradeResult["services"],
@@ -67,15 +90,24 @@ async function runStages(
   onProgress({ type: "stage", stage: "workspace" });
   const workspace = resources.use(buildWorkspace(lab, submission, labsNodeModules));
 
-  let started: LabServices | undefined;
-  if (Object.keys(manifest.services).length > 0) {
+  const needsServices = Object.keys(manifest.services).length > 0;
+  let placement: ServicePlacement = { kind: "published" };
+  if (needsServices || sandboxKind === "docker") {
     await assertDockerReachable();
     // Registered first, so it runs last: whatever the grade's containers' own teardown missed.
     resources.defer(() => removeGradeContainers(gradeId));
+  }
+  if (sandboxKind === "docker") {
+    const network = resources.use(await createGradeNetwork(gradeId));
+    placement = { kind: "grade-network", network: network.name };
+  }
+
+  let started: LabServices | undefined;
+  if (needsServices) {
     try {
       started = resources.use(
         await clock.time("provision_ms", () =>
-          startServices(lab, gradeId, (names) =>
+          startServices(lab, gradeId, placement, (names) =>
             onProgress({ type: "stage", stage: "provision", detail: `starting ${names.join(", ")}` }),
           ),
         ),
@@ -98,11 +130,27 @@ async function runStages(
 
   onProgress({ type: "stage", stage: "start" });
   const callTimeoutMs = manifest.callTimeoutSeconds * 1000;
+  const sandbox: LearnerSandbox =
+    placement.kind === "grade-network"
+      ? new DockerSandbox({
+          image: sandboxImage(),
+          gradeId,
+          network: placement.network,
+          workspaceDir: workspace.dir,
+          entry: manifest.learner.entry,
+          labsNodeModules,
+          ...learnerLimits,
+        })
+      : new ProcessSandbox({
+          gradeId,
+          workspaceDir: workspace.dir,
+          entry: manifest.learner.entry,
+          memoryLimitMb: learnerLimits.memoryLimitMb,
+          cpuSeconds: manifest.timeLimitSeconds,
+        });
   const learners = resources.use(
     new LearnerProcesses({
-      gradeId,
-      workspaceDir: workspace.dir,
-      entry: manifest.learner.entry,
+      sandbox,
       http: manifest.learner.http,
       serviceEnv: Object.assign({}, ...(started?.all ?? []).map((service) => service.learnerEnv)) as Record<
         string,
@@ -110,7 +158,7 @@ async function runStages(
       >,
       // Starting includes Node's own start and the imports: give it room even when calls must be quick.
       startTimeoutMs: Math.max(callTimeoutMs, 15_000),
-      memoryLimitMb: 256,
+      memoryLimitMb: learnerLimits.memoryLimitMb,
     }),
   );
   const control = resources.use(await startControlServer(learners));
@@ -137,12 +185,14 @@ async function runStages(
     control: { url: control.url, token: control.token },
     services: {
       ...(started?.postgres && {
-        postgres: { adminUrl: started.postgres.adminUrl, learnerUrl: started.postgres.learnerUrl },
+        postgres: { adminUrl: started.postgres.adminUrl, learnerUrl: started.postgres.learnerRoleUrl },
       }),
       ...(started?.redis && {
-        redis: { adminUrl: started.redis.adminUrl, learnerUrl: started.redis.learnerUrl },
+        redis: { adminUrl: started.redis.adminUrl, learnerUrl: started.redis.learnerRoleUrl },
       }),
-      ...(started?.kafka && { kafka: { brokers: started.kafka.brokers } }),
+      ...(started?.kafka && {
+        kafka: { brokers: started.kafka.brokers, hostAliases: started.kafka.hostAliases },
+      }),
     },
     learner: firstLearner,
   };

@@ -1,23 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { type LearnerStatus } from "@backend-labs/graders/control-protocol";
 import { type LearnerEndpoint } from "@backend-labs/graders/grading-context";
-import getPort from "get-port";
+import { type LearnerCopy, type LearnerSandbox } from "../sandbox/learner-sandbox.ts";
 import { LearnerOutputLog } from "./learner-output-log.ts";
 
-const harnessPath = fileURLToPath(import.meta.resolve("@backend-labs/graders/learner-harness"));
 const importFailedExitCode = 70;
 /** Node's exit code when the event loop empties while a top-level await is still pending. */
 const unsettledTopLevelAwaitExitCode = 13;
 
 export interface LearnerProcessSettings {
-  /** Put on each process's command line, so `ps` shows which grade a learner process belongs to. */
-  gradeId: string;
-  workspaceDir: string;
-  entry: string;
+  sandbox: LearnerSandbox;
   http: boolean;
   /** Connection settings for the lab's services. */
   serviceEnv: Record<string, string>;
@@ -35,15 +28,14 @@ export class LearnerStartError extends Error {
 
 interface LearnerProcess {
   endpoint: LearnerEndpoint;
-  child: ChildProcess;
-  exited: Promise<void>;
+  copy: LearnerCopy;
   stoppedBecause: LearnerStatus["stoppedBecause"];
   hungIn?: string;
 }
 
 /**
- * Stage 5: the learner's code, each copy in its own process group with a scrubbed environment. The runner
- * owns these processes; grader suites ask for them through the control server.
+ * Stage 5: copies of the learner's code, each isolated by the sandbox (a container, or for trusted code a
+ * process group). The runner owns them; grader suites ask for them through the control server.
  */
 export class LearnerProcesses implements AsyncDisposable {
   readonly output = new LearnerOutputLog();
@@ -65,58 +57,30 @@ export class LearnerProcesses implements AsyncDisposable {
 
   async start(extraEnv: Record<string, string> = {}): Promise<LearnerEndpoint> {
     const id = `learner-${this.nextId++}`;
-    const [rpcPort, httpPort] = [await getPort({ host: "127.0.0.1" }), await getPort({ host: "127.0.0.1" })];
-    const { workspaceDir, entry, serviceEnv, memoryLimitMb } = this.settings;
-    const child = spawn(
-      process.execPath,
-      [
-        `--max-old-space-size=${memoryLimitMb}`,
-        "--disable-warning=ExperimentalWarning",
-        harnessPath,
-        entry,
-        `grade=${this.settings.gradeId}`,
-      ],
-      {
-        cwd: workspaceDir,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...extraEnv,
-          ...serviceEnv,
-          PATH: "/usr/local/bin:/usr/bin:/bin",
-          HOME: workspaceDir,
-          TZ: "UTC",
-          NODE_ENV: "production",
-          PORT: String(httpPort),
-          BACKEND_LABS_RPC_PORT: String(rpcPort),
-        },
-      },
-    );
-    child.stdout.setEncoding("utf8").on("data", (text: string) => this.output.append(id, text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => this.output.append(id, text));
-    const exited = once(child, "exit").then(() => undefined);
+    const copy = await this.settings.sandbox.launch({
+      id,
+      env: { ...extraEnv, ...this.settings.serviceEnv },
+      onOutput: (text) => this.output.append(id, text),
+    });
     const endpoint: LearnerEndpoint = {
       id,
-      rpcUrl: `http://127.0.0.1:${rpcPort}`,
-      httpUrl: this.settings.http ? `http://127.0.0.1:${httpPort}` : null,
+      rpcUrl: copy.rpcUrl,
+      httpUrl: this.settings.http ? copy.httpUrl : null,
     };
-    this.processes.set(id, { endpoint, child, exited, stoppedBecause: null });
-    await this.waitUntilReady(id, httpPort);
+    this.processes.set(id, { endpoint, copy, stoppedBecause: null });
+    await this.waitUntilReady(id);
     return endpoint;
   }
 
-  private async waitUntilReady(id: string, httpPort: number): Promise<void> {
+  private async waitUntilReady(id: string): Promise<void> {
     const learner = this.get(id);
     const deadline = Date.now() + this.settings.startTimeoutMs;
     let rpcReady = false;
     let httpReady = !this.settings.http;
     while (Date.now() < deadline) {
-      if (learner.child.exitCode !== null || learner.child.signalCode !== null) {
-        await learner.exited;
-        throw new LearnerStartError(this.describeEarlyExit(id));
-      }
+      if (learner.copy.exit) throw new LearnerStartError(this.describeEarlyExit(id));
       rpcReady ||= await answers(`${learner.endpoint.rpcUrl}/exports`);
-      httpReady ||= await acceptsConnections(httpPort);
+      httpReady ||= await acceptsConnections(learner.copy.httpUrl);
       if (rpcReady && httpReady) return;
       await sleep(50);
     }
@@ -130,15 +94,18 @@ export class LearnerProcesses implements AsyncDisposable {
   }
 
   private describeEarlyExit(id: string): string {
-    const { child } = this.get(id);
+    const exit = this.get(id).copy.exit!;
     const printed = this.output.since(0, id).trim();
     const tail = printed ? `\n${printed.split("\n").slice(-12).join("\n")}` : "";
-    if (child.exitCode === importFailedExitCode)
+    if (exit.code === importFailedExitCode)
       return `Your code crashed while starting (it threw on import):${tail}`;
-    if (child.exitCode === unsettledTopLevelAwaitExitCode) {
+    if (exit.code === unsettledTopLevelAwaitExitCode) {
       return "Your code never finished starting: a top-level `await` waits on a promise that can never settle.";
     }
-    const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
+    if (exit.outOfMemory) {
+      return `Your code ran out of memory while starting (the limit is ${this.settings.memoryLimitMb} MB).${tail}`;
+    }
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     return `Your code ${how} while starting, before the grader could call it.${tail}`;
   }
 
@@ -148,9 +115,9 @@ export class LearnerProcesses implements AsyncDisposable {
   }
 
   status(id: string): LearnerStatus {
-    const { child, stoppedBecause } = this.get(id);
-    const running = child.exitCode === null && child.signalCode === null;
-    return { running, exitCode: child.exitCode, signal: child.signalCode, stoppedBecause };
+    const { copy, stoppedBecause } = this.get(id);
+    const exit = copy.exit;
+    return { running: !exit, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, stoppedBecause };
   }
 
   markHung(id: string, what: string): Promise<LearnerStatus> {
@@ -164,20 +131,18 @@ export class LearnerProcesses implements AsyncDisposable {
     graceMs: number,
     because: NonNullable<LearnerStatus["stoppedBecause"]> = "requested",
   ): Promise<LearnerStatus> {
-    const learner = this.get(id);
-    if (this.status(id).running) {
-      learner.stoppedBecause ??= because;
-      killGroup(learner.child, signal);
+    const { copy } = this.get(id);
+    if (!copy.exit) {
+      this.get(id).stoppedBecause ??= because;
+      await copy.signal(signal);
       if (signal === "SIGTERM") {
-        const forced = setTimeout(() => killGroup(learner.child, "SIGKILL"), graceMs);
-        await learner.exited;
+        const forced = setTimeout(() => void copy.signal("SIGKILL"), graceMs);
+        await copy.exited;
         clearTimeout(forced);
       } else {
-        await learner.exited;
+        await copy.exited;
       }
     }
-    // Children the learner's code spawned live on in the group after its leader exits.
-    killGroup(learner.child, "SIGKILL");
     return this.status(id);
   }
 
@@ -192,16 +157,7 @@ export class LearnerProcesses implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all([...this.processes.keys()].map((id) => this.stop(id, "SIGKILL", 0)));
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // The group is already gone.
+    await Promise.all([...this.processes.values()].map(({ copy }) => copy[Symbol.asyncDispose]()));
   }
 }
 
@@ -215,9 +171,11 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-function acceptsConnections(port: number): Promise<boolean> {
+function acceptsConnections(baseUrl: string): Promise<boolean> {
+  const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.setTimeout(500, () => socket.destroy(new Error("timeout")));
     socket.once("connect", () => {
       socket.destroy();
       resolve(true);

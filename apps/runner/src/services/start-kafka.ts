@@ -1,31 +1,39 @@
+import { aliasingSocketFactory } from "@backend-labs/graders/kafka-host-aliases";
 import getPort from "get-port";
 import { Kafka, logLevel } from "kafkajs";
 import { GenericContainer, Wait } from "testcontainers";
 import { ServiceLog } from "./service-log.ts";
+import { containerName, type ServicePlacement } from "./service-placement.ts";
 import { gradeLabels, ServiceStartError, type StartedService } from "./started-service.ts";
 
 export interface KafkaSettings {
   image: string;
   gradeId: string;
   topics: { name: string; partitions: number }[];
+  placement: ServicePlacement;
 }
 
 export interface StartedKafka extends StartedService {
   brokers: string[];
+  /** Broker host -> address the runner's side dials (see kafka-host-aliases.ts). */
+  hostAliases: Record<string, string>;
 }
 
 /**
  * One single-node KRaft broker per grade, configured through the official apache/kafka image's KAFKA_*
- * variables. Clients must reach the broker at the address it advertises, so the host port is chosen first
- * and advertised as is.
+ * variables. Clients connect to the address the broker advertises. On a grade network that is the
+ * container's name (the runner's side dials the container's address instead, through a socket factory);
+ * when published, a host port chosen up front and advertised as is.
  */
 export async function startKafka(settings: KafkaSettings): Promise<StartedKafka> {
   const log = new ServiceLog(400);
-  const hostPort = await getPort({ host: "127.0.0.1" });
-  const broker = `127.0.0.1:${hostPort}`;
+  const { placement } = settings;
+  const name = containerName(placement, "kafka");
+  const hostPort = placement.kind === "published" ? await getPort({ host: "127.0.0.1" }) : 9092;
+  const broker = name ? `${name}:9092` : `127.0.0.1:${hostPort}`;
   let container;
   try {
-    container = await new GenericContainer(settings.image)
+    let definition = new GenericContainer(settings.image)
       .withEnvironment({
         KAFKA_NODE_ID: "1",
         KAFKA_PROCESS_ROLES: "broker,controller",
@@ -43,18 +51,28 @@ export async function startKafka(settings: KafkaSettings): Promise<StartedKafka>
         KAFKA_LOG_CLEANER_DEDUPE_BUFFER_SIZE: "8388608",
         KAFKA_HEAP_OPTS: "-Xmx384m -Xms256m",
       })
-      .withExposedPorts({ container: 9092, host: hostPort })
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
       .withLabels(gradeLabels(settings.gradeId))
       .withLogConsumer(log.consume)
-      .withStartupTimeout(60_000)
-      .start();
+      .withStartupTimeout(60_000);
+    definition =
+      placement.kind === "published"
+        ? definition.withExposedPorts({ container: 9092, host: hostPort })
+        : definition.withNetworkMode(placement.network).withName(name!);
+    container = await definition.start();
   } catch (error) {
     throw new ServiceStartError("kafka", settings.image, error, log.tail());
   }
+  const hostAliases: Record<string, string> =
+    placement.kind === "grade-network" ? { [name!]: container.getIpAddress(placement.network) } : {};
 
   if (settings.topics.length > 0) {
-    const admin = new Kafka({ clientId: "runner", brokers: [broker], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      clientId: "runner",
+      brokers: [broker],
+      socketFactory: aliasingSocketFactory(hostAliases),
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       await admin.createTopics({
@@ -71,6 +89,7 @@ export async function startKafka(settings: KafkaSettings): Promise<StartedKafka>
     image: settings.image,
     version: log.find(/Kafka version: (\S+)/)?.[1] ?? "unknown",
     brokers: [broker],
+    hostAliases,
     learnerEnv: { KAFKA_BROKERS: broker },
     [Symbol.asyncDispose]: async () => {
       await container.stop({ remove: true, removeVolumes: true, timeout: 0 });

@@ -1,6 +1,7 @@
 import { type Lab } from "@backend-labs/lab-format";
 import semver from "semver";
 import { serviceImage } from "./service-images.ts";
+import { type ServicePlacement } from "./service-placement.ts";
 import { startKafka, type StartedKafka } from "./start-kafka.ts";
 import { startPostgres, type StartedPostgres } from "./start-postgres.ts";
 import { startRedis, type StartedRedis } from "./start-redis.ts";
@@ -20,6 +21,7 @@ export interface LabServices extends AsyncDisposable {
 export async function startServices(
   lab: Lab,
   gradeId: string,
+  placement: ServicePlacement,
   onStarting: (names: string[]) => void,
 ): Promise<LabServices> {
   const declared = lab.manifest.services;
@@ -32,11 +34,12 @@ export async function startServices(
           gradeId,
           labDir: lab.dir,
           seedFiles: declared.postgres.seed,
+          placement,
         })
       : undefined,
-    declared.redis ? startRedis(serviceImage("redis"), gradeId) : undefined,
+    declared.redis ? startRedis({ image: serviceImage("redis"), gradeId, placement }) : undefined,
     declared.kafka
-      ? startKafka({ image: serviceImage("kafka"), gradeId, topics: declared.kafka.topics })
+      ? startKafka({ image: serviceImage("kafka"), gradeId, topics: declared.kafka.topics, placement })
       : undefined,
   ]);
   const [postgres, redis, kafka] = settled.map((outcome) =>

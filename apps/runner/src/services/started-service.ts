@@ -1,4 +1,5 @@
 import { type ServiceName } from "@backend-labs/lab-format";
+import { formatRunner, thisRunner } from "./runner-identity.ts";
 
 /** A service container started for one grade, with what graders and the learner's code need to reach it. */
 export interface StartedService extends AsyncDisposable {
@@ -20,7 +21,17 @@ export class ServiceStartError extends Error {
   }
 }
 
-/** Labels on everything a grade creates, so leftovers can be found and removed. */
+export const labelKeys = {
+  managed: "dev.backend-labs.managed",
+  grade: "dev.backend-labs.grade",
+  runner: "dev.backend-labs.runner",
+} as const;
+
+/** Labels on everything a grade creates, so leftovers can be found and removed (sweep-leftovers.ts). */
 export function gradeLabels(gradeId: string): Record<string, string> {
-  return { "dev.backend-labs.managed": "true", "dev.backend-labs.grade": gradeId };
+  return {
+    [labelKeys.managed]: "true",
+    [labelKeys.grade]: gradeId,
+    [labelKeys.runner]: formatRunner(thisRunner),
+  };
 }

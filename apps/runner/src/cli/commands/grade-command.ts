@@ -1,7 +1,7 @@
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { type GradeResult } from "@backend-labs/grade-result";
 import { type Lab } from "@backend-labs/lab-format";
-import { gradeSubmission } from "../../grade/grade-submission.ts";
+import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
 import { readSubmissionDir } from "../../grade/submission.ts";
 import { renderReport, type ReportFormat } from "../../report/render-report.ts";
 import { progressPrinter } from "../progress-printer.ts";
@@ -10,6 +10,7 @@ import { UsageError } from "../usage-error.ts";
 export interface GradeOptions {
   format: ReportFormat;
   out?: string;
+  sandbox: SandboxKind;
 }
 
 export async function gradeCommand(
@@ -25,6 +26,7 @@ export async function gradeCommand(
     submission: readSubmissionDir(dir),
     labsNodeModules,
     onProgress: progressPrinter(lab.manifest.id),
+    sandbox: options.sandbox,
   });
   const report = renderReport(result, options.format, !options.out && process.stdout.isTTY === true);
   if (options.out) writeFileSync(options.out, report);

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
 import { type Lab, labFiles } from "@backend-labs/lab-format";
 import { createColors } from "picocolors";
-import { gradeSubmission } from "../../grade/grade-submission.ts";
+import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
 import { readSubmissionDir, type Submission } from "../../grade/submission.ts";
 import { progressPrinter } from "../progress-printer.ts";
 
@@ -22,10 +22,17 @@ export interface ValidationReport {
 }
 
 /** A lab is valid when its solution passes, its starter fails, and every mutant is caught. */
+export interface ValidateOptions {
+  sandbox: SandboxKind;
+  quiet: boolean;
+  /** How many of the lab's grades (solution, starter, mutants) run at the same time. */
+  jobs: number;
+}
+
 export async function validateLab(
   lab: Lab,
   labsNodeModules: string,
-  quiet: boolean,
+  { sandbox, quiet, jobs }: ValidateOptions,
 ): Promise<ValidationReport> {
   const c = createColors(process.stderr.isTTY === true);
   const started = performance.now();
@@ -47,28 +54,36 @@ export async function validateLab(
       mustBeCaughtByTests: true,
     })),
   ];
-  const lines: string[] = [];
+  const linesPerCheck: string[][] = checks.map(() => []);
   let ok = true;
-  for (const check of checks) {
-    const result = await gradeSubmission({
-      lab,
-      submission: check.submission(),
-      labsNodeModules,
-      ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
-    });
-    const problem = checkProblem(check, result);
-    ok &&= problem === undefined;
-    const summary = `${result.status}, ${result.tests.filter((t) => t.status === "pass").length}/${result.tests.length} tests passed, ${(result.timings.total_ms / 1000).toFixed(1)} s`;
-    lines.push(
-      problem
-        ? `  ${c.red("✗")} ${check.variant}: ${problem}`
-        : `  ${c.green("✓")} ${check.variant}: ${summary}`,
-    );
-    if (check.mustBeCaughtByTests) {
-      for (const test of result.tests.filter((t) => t.status !== "pass"))
-        lines.push(c.dim(`      caught by: ${test.name}`));
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < checks.length; index = next++) {
+      const check = checks[index]!;
+      const result = await gradeSubmission({
+        lab,
+        submission: check.submission(),
+        labsNodeModules,
+        sandbox,
+        ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
+      });
+      const problem = checkProblem(check, result);
+      ok &&= problem === undefined;
+      const summary = `${result.status}, ${result.tests.filter((t) => t.status === "pass").length}/${result.tests.length} tests passed, ${(result.timings.total_ms / 1000).toFixed(1)} s`;
+      const lines = linesPerCheck[index]!;
+      lines.push(
+        problem
+          ? `  ${c.red("✗")} ${check.variant}: ${problem}`
+          : `  ${c.green("✓")} ${check.variant}: ${summary}`,
+      );
+      if (check.mustBeCaughtByTests) {
+        for (const test of result.tests.filter((t) => t.status !== "pass"))
+          lines.push(c.dim(`      caught by: ${test.name}`));
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, checks.length)) }, worker));
+  const lines = linesPerCheck.flat();
   return { labId: lab.manifest.id, ok, lines, seconds: (performance.now() - started) / 1000 };
 }
 
