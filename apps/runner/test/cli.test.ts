@@ -42,6 +42,7 @@ describe("labs list", () => {
         section: { number: 4, name: "Caching" },
         services: ["redis"],
       }),
+      expect.objectContaining({ id: "sandbox-probe", services: ["postgres", "redis"] }),
     ]);
   });
 });
@@ -58,6 +59,20 @@ describe("labs grade", () => {
     expect(code).toBe(0);
     expect(gradeResultSchema.parse(JSON.parse(stdout)).status).toBe("pass");
     expect(stderr).toContain("running tests");
+  });
+
+  it("grades with the process sandbox when asked (trusted code, no Docker needed for a lab without services)", async () => {
+    const { code, stdout } = await labs([
+      "grade",
+      "text-tools",
+      join(textTools, "solution"),
+      "--format",
+      "json",
+      "--sandbox",
+      "process",
+    ]);
+    expect(code).toBe(0);
+    expect(gradeResultSchema.parse(JSON.parse(stdout)).status).toBe("pass");
   });
 
   it("exits 1 on fail and writes JUnit XML to --out, leaving stdout empty", async () => {

@@ -20,6 +20,9 @@ export interface LearnerStatus {
   running: boolean;
   exitCode: number | null;
   signal: string | null;
+  /** It was killed for going over its memory limit (memoryLimitMb). */
+  outOfMemory: boolean;
+  memoryLimitMb: number;
   /** Why the runner stopped it, when it did. */
   stoppedBecause: "requested" | "hung" | null;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { controlApi } from "./control-client.ts";
 import { type LearnerStatus } from "./control-protocol.ts";
 import { gradingContext, type LearnerEndpoint } from "./grading-context.ts";
@@ -96,9 +97,15 @@ export class LearnerInstance {
   }
 
   private async explainFailure(what: string, error: unknown, timeoutMs: number): Promise<Error> {
-    const status = await controlApi.status(this.endpoint.id);
+    let status = await controlApi.status(this.endpoint.id);
+    // A connection that broke mid-call usually means the copy is dying (a crash, the OOM killer): give
+    // the runner a moment to see it exit, so the message says why.
+    for (let waited = 0; status.running && !isTimeout(error) && waited < 2_000; waited += 100) {
+      await sleep(100);
+      status = await controlApi.status(this.endpoint.id);
+    }
     if (!status.running) return this.explainStopped(what, status);
-    if (error instanceof DOMException && error.name === "TimeoutError") {
+    if (isTimeout(error)) {
       await controlApi.reportHung(this.endpoint.id, { fn: what, timeoutMs });
       return new LearnerTimeoutError(what, timeoutMs);
     }
@@ -111,10 +118,18 @@ export class LearnerInstance {
         `${what} failed: your process was stopped after an earlier call timed out`,
       );
     }
-    const how = status.signal ? `was stopped by ${status.signal}` : `exited with code ${status.exitCode}`;
+    const how = status.outOfMemory
+      ? `ran out of memory (its limit is ${status.memoryLimitMb} MB) and was killed`
+      : status.signal
+        ? `was stopped by ${status.signal}`
+        : `exited with code ${status.exitCode}`;
     const tail = (await this.output()).trim().split("\n").slice(-5).join("\n");
     return new LearnerUnavailableError(
       `${what} failed: your process ${how}${tail ? `. Its last output:\n${tail}` : " and printed nothing"}`,
     );
   }
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "TimeoutError";
 }

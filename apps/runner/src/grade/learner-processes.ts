@@ -117,7 +117,14 @@ export class LearnerProcesses implements AsyncDisposable {
   status(id: string): LearnerStatus {
     const { copy, stoppedBecause } = this.get(id);
     const exit = copy.exit;
-    return { running: !exit, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, stoppedBecause };
+    return {
+      running: !exit,
+      exitCode: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+      outOfMemory: exit?.outOfMemory ?? false,
+      memoryLimitMb: this.settings.memoryLimitMb,
+      stoppedBecause,
+    };
   }
 
   markHung(id: string, what: string): Promise<LearnerStatus> {

@@ -6,3 +6,4 @@ export const labsNodeModules = fileURLToPath(new URL("../fixtures/labs/node_modu
 export const repoLabsNodeModules = fileURLToPath(new URL("../../../../labs/node_modules", import.meta.url));
 export const goldenRoot = fileURLToPath(new URL("../golden", import.meta.url));
 export const cliMain = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+export const adversarialRoot = fileURLToPath(new URL("../adversarial", import.meta.url));

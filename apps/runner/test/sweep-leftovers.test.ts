@@ -1,0 +1,66 @@
+import { execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import Docker from "dockerode";
+import { describe, expect, it } from "vitest";
+import { cliMain, fixtureLabsRoot } from "./support/paths.ts";
+
+const run = promisify(execFile);
+const docker = new Docker();
+const env = { ...process.env, BACKEND_LABS_LABS_DIR: fixtureLabsRoot, NO_COLOR: "1" };
+
+/** Containers and networks labelled as made by the runner process `pid` on this host. */
+async function madeBy(pid: number): Promise<{ containers: number; networks: number }> {
+  const filters = { label: ["dev.backend-labs.runner"] };
+  const ours = (labels: Record<string, string> | undefined) =>
+    labels?.["dev.backend-labs.runner"]?.startsWith(`${hostname()}:${pid}:`) === true;
+  const containers = (await docker.listContainers({ all: true, filters })).filter((c) => ours(c.Labels));
+  const networks = (await docker.listNetworks({ filters })).filter((n) => ours(n.Labels));
+  return { containers: containers.length, networks: networks.length };
+}
+
+function scratchFoldersOf(pid: number): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith(`backend-labs-runner-${pid}-`));
+}
+
+describe("a runner killed with SIGKILL mid-grade", () => {
+  it("leaves leftovers that the next runner's start removes", { timeout: 120_000 }, async () => {
+    const doomed = spawn(
+      process.execPath,
+      [cliMain, "grade", "sandbox-probe", join(fixtureLabsRoot, "06-security/sandbox-probe/starter")],
+      { env, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    const pid = doomed.pid!;
+    let progress = "";
+    doomed.stderr.setEncoding("utf8").on("data", (text: string) => (progress += text));
+    // Mid-grade: its services are up and its learner container is starting.
+    for (let waited = 0; !progress.includes("starting your code") && waited < 60_000; waited += 100)
+      await sleep(100);
+    expect(progress, "the grade never got as far as starting the learner's code").toContain(
+      "starting your code",
+    );
+    doomed.kill("SIGKILL");
+    await new Promise((resolve) => doomed.once("exit", resolve));
+
+    const left = await madeBy(pid);
+    expect(
+      left.containers,
+      "a killed runner cannot tear down: its containers are still there",
+    ).toBeGreaterThan(0);
+    expect(left.networks).toBe(1);
+    expect(scratchFoldersOf(pid)).toHaveLength(1);
+
+    const { stderr } = await run(
+      process.execPath,
+      [cliMain, "grade", "text-tools", join(fixtureLabsRoot, "01-fundamentals/text-tools/solution")],
+      { env },
+    );
+    expect(stderr).toMatch(/removed what runners that died left behind: \d+ container\(s\), 1 network\(s\)/);
+    expect(await madeBy(pid)).toEqual({ containers: 0, networks: 0 });
+    expect(scratchFoldersOf(pid)).toEqual([]);
+    expect(existsSync(join(tmpdir(), `backend-labs-runner-${pid}`))).toBe(false);
+  });
+});
