@@ -1,0 +1,310 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { postgres, redis, task } from "@backend-labs/graders";
+import {
+  cacheEntry,
+  catalog,
+  dropCommitTriggers,
+  holdCommits,
+  insertProduct,
+  installCommitTriggers,
+  MISSING_TTL_SECONDS,
+  observeReads,
+  parseCached,
+  type Product,
+  PRODUCT_TTL_SECONDS,
+  productKey,
+  rejection,
+  storedProduct,
+  uid,
+} from "./helpers.ts";
+
+const lockNote =
+  "(the grader held a lock on the products table and saw your query queue for it: cache hits must not query Postgres)";
+
+task(1, "Read through the cache", () => {
+  it("a miss reads Postgres and caches the product as JSON under product:<id> for 300 s", async () => {
+    const product = await insertProduct(uid("lamp"), "Desk lamp", 2_500);
+    expect(
+      await catalog.getProduct(product.id),
+      "getProduct must return { id, name, priceCents } of the row in Postgres",
+    ).toEqual(product);
+
+    const { raw, ttl } = await cacheEntry(product.id);
+    expect(raw, `after a miss, getProduct must SET the key ${productKey(product.id)} in Redis`).toBeDefined();
+    expect(
+      parseCached(raw),
+      `${productKey(product.id)} must hold the product as JSON with exactly the fields id, name and priceCents`,
+    ).toEqual(product);
+    expect(
+      ttl,
+      `${productKey(product.id)} has TTL ${ttl}: -1 means it never expires, so a lost invalidation would serve a ` +
+        `stale price forever. Set it with EX ${PRODUCT_TTL_SECONDS} in the same SET`,
+    ).toBeGreaterThan(PRODUCT_TTL_SECONDS - 10);
+    expect(ttl, `the TTL must be ${PRODUCT_TTL_SECONDS} s, not more`).toBeLessThanOrEqual(
+      PRODUCT_TTL_SECONDS,
+    );
+  });
+
+  it("a hit is served from Redis without a query to Postgres", async () => {
+    const product = await insertProduct(uid("chair"), "Office chair", 14_900);
+    await catalog.getProduct(product.id);
+    // The cache and the table now disagree on purpose: what getProduct returns shows where it read.
+    const cachedCopy = { ...product, name: "Office chair (cached copy)" };
+    await redis().set(productKey(product.id), JSON.stringify(cachedCopy), "KEEPTTL");
+
+    const { outcomes, reads } = await observeReads(() => [
+      catalog.getProduct(product.id),
+      catalog.getProduct(product.id),
+    ]);
+    expect(reads, `${productKey(product.id)} was in Redis, yet getProduct queried Postgres ${lockNote}`).toBe(
+      0,
+    );
+    for (const outcome of outcomes) {
+      expect(
+        outcome.status === "fulfilled" ? outcome.value : String(outcome.reason),
+        `a hit must return the product exactly as Redis holds it (the grader changed the cached name to "${cachedCopy.name}")`,
+      ).toEqual(cachedCopy);
+    }
+  });
+
+  it("a hit does not extend the TTL, so even a popular product is reloaded when it expires", async () => {
+    const product = await insertProduct(uid("mug"), "Mug", 900);
+    await catalog.getProduct(product.id);
+    await redis().expire(productKey(product.id), 100);
+    await catalog.getProduct(product.id);
+    await catalog.getProduct(product.id);
+    const { ttl } = await cacheEntry(product.id);
+    expect(
+      ttl,
+      `the grader set the TTL of ${productKey(product.id)} to 100 s, then two hits moved it to ${ttl} s: do not ` +
+        "SET or EXPIRE on a hit. A TTL refreshed on every read never runs out for a product that is read often, " +
+        "and the TTL is what bounds how long a stale copy can live",
+    ).toBeLessThanOrEqual(100);
+    expect(ttl, "a hit must not remove the TTL either").toBeGreaterThan(0);
+  });
+});
+
+task(2, "Cache missing products too", () => {
+  it("an unknown id returns null, is cached as null for at most 10 s, and the next lookup skips Postgres", async () => {
+    const id = uid("ghost");
+    expect(await catalog.getProduct(id), "getProduct of an id with no row must return null").toBeNull();
+
+    const { raw, ttl } = await cacheEntry(id);
+    expect(
+      raw,
+      `${productKey(id)} must hold the JSON text null after a lookup found nothing: otherwise every request ` +
+        "for an id that does not exist (a bot, a deleted product) goes to Postgres",
+    ).toBe("null");
+    expect(
+      ttl,
+      `the "not found" entry ${productKey(id)} has TTL ${ttl}: it must expire (-1 means never) within ` +
+        `${MISSING_TTL_SECONDS} s, so a product added behind the cache's back appears soon`,
+    ).toBeGreaterThan(0);
+    expect(
+      ttl,
+      `the "not found" entry must live at most ${MISSING_TTL_SECONDS} s, shorter than a product's ${PRODUCT_TTL_SECONDS} s`,
+    ).toBeLessThanOrEqual(MISSING_TTL_SECONDS);
+
+    const { outcomes, reads } = await observeReads(() => [catalog.getProduct(id), catalog.getProduct(id)]);
+    expect(
+      reads,
+      `the id ${id} is cached as not found, yet getProduct queried Postgres again ${lockNote}`,
+    ).toBe(0);
+    expect(
+      outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : String(outcome.reason))),
+      "a cached null is a hit like any other: getProduct returns null",
+    ).toEqual([null, null]);
+  });
+
+  it("createProduct stores the row and makes an id that was cached as missing visible at once", async () => {
+    const id = uid("new");
+    expect(await catalog.getProduct(id), "the product does not exist yet").toBeNull();
+
+    const product = { id, name: "Standing desk", priceCents: 39_900 };
+    expect(await catalog.createProduct(product), "createProduct returns the product it stored").toEqual(
+      product,
+    );
+    expect(await storedProduct(id), "createProduct must INSERT the row into products").toEqual(product);
+    expect(
+      await catalog.getProduct(id),
+      `right after createProduct, getProduct still answered from the "not found" entry ${productKey(id)}: ` +
+        "after the INSERT, delete the key",
+    ).toEqual(product);
+
+    const duplicate = await rejection(catalog.createProduct({ ...product, name: "Impostor" }));
+    expect(
+      duplicate?.message ?? "(no error: the call succeeded)",
+      "creating an id that exists must throw an error containing 'already exists'",
+    ).toMatch(/already exists/i);
+    expect(await catalog.getProduct(id), "a refused create changes nothing").toEqual(product);
+  });
+});
+
+task(3, "Invalidate on write, after the commit", () => {
+  beforeAll(installCommitTriggers);
+  afterAll(dropCommitTriggers);
+
+  it("updateProduct commits the change and deletes product:<id>; the next read caches the new row", async () => {
+    const product = await insertProduct(uid("kettle"), "Kettle", 3_500);
+    await catalog.getProduct(product.id);
+
+    const updated = { ...product, priceCents: 2_990 };
+    expect(
+      await catalog.updateProduct(product.id, { priceCents: 2_990 }),
+      "updateProduct returns the updated product; fields not in `changes` keep their values",
+    ).toEqual(updated);
+    expect(await storedProduct(product.id), "the change must be stored in Postgres").toEqual(updated);
+    const { raw } = await cacheEntry(product.id);
+    expect(
+      raw,
+      `after updateProduct returns, ${productKey(product.id)} must be deleted, not overwritten: two writers ` +
+        "that each SET their own row can land in Redis in the opposite order of their commits and leave the " +
+        "older row cached. DEL is the same whatever the order",
+    ).toBeUndefined();
+
+    expect(await catalog.getProduct(product.id), "the next read returns the new row").toEqual(updated);
+    expect(parseCached((await cacheEntry(product.id)).raw), "and caches it again").toEqual(updated);
+
+    const renamed = { ...updated, name: "Electric kettle" };
+    expect(
+      await catalog.updateProduct(product.id, { name: "Electric kettle" }),
+      "updating only the name keeps the price",
+    ).toEqual(renamed);
+    expect(await catalog.getProduct(product.id), "the renamed product is read back").toEqual(renamed);
+
+    const missing = await rejection(catalog.updateProduct(uid("nope"), { priceCents: 1 }));
+    expect(
+      missing?.message ?? "(no error: the call succeeded)",
+      "updating an id with no row must throw an error containing 'product not found'",
+    ).toMatch(/product not found/i);
+  });
+
+  it("a read during an uncommitted write gets the old row; after updateProduct returns nobody gets it again", async () => {
+    const product = await insertProduct(uid("held"), "Bookshelf", 8_900);
+    await catalog.getProduct(product.id);
+    const updated = { ...product, name: "Bookshelf, oak" };
+
+    const hold = await holdCommits(product.id);
+    let write: Promise<Product> | undefined;
+    try {
+      write = catalog.updateProduct(product.id, { name: updated.name });
+      write.catch(() => undefined);
+      expect(
+        await hold.untilHeld(),
+        "updateProduct never reached the COMMIT of an UPDATE of the row within 3 s",
+      ).toBe(true);
+      // The grader holds that COMMIT open: the new name is written but invisible to everyone else.
+      const during = [await catalog.getProduct(product.id), await catalog.getProduct(product.id)];
+      expect(
+        during,
+        "while the UPDATE has not committed, reads must return the committed row: you put a value in the " +
+          "cache that Postgres has not committed (and might never commit). Touch the cache only after COMMIT",
+      ).toEqual([product, product]);
+    } finally {
+      await hold.release();
+    }
+    expect(await write, "once the COMMIT goes through, updateProduct returns the new row").toEqual(updated);
+
+    const after = await catalog.getProduct(product.id);
+    expect(
+      after,
+      "updateProduct has returned, yet getProduct served the OLD row. Most likely the key was deleted before " +
+        "the COMMIT, so a read in between missed, read the still-committed old row and cached it again. " +
+        "Delete the key after the transaction has committed",
+    ).toEqual(updated);
+    const cached = parseCached((await cacheEntry(product.id)).raw);
+    expect(cached, `${productKey(product.id)} must be absent or hold the new row after the write`).toEqual(
+      cached === undefined ? undefined : updated,
+    );
+  });
+
+  it("a write whose COMMIT fails leaves reads returning the committed row", async () => {
+    const product = await insertProduct(uid("failcommit"), "Floor lamp", 6_400);
+    await catalog.getProduct(product.id);
+
+    const error = await rejection(catalog.updateProduct(product.id, { name: "Never committed" }));
+    expect(
+      error?.message ?? "(no error: the call succeeded)",
+      "the grader made this product's COMMIT fail (as a deferred constraint or a serialization failure " +
+        "would): updateProduct must reject with the database's error",
+    ).toMatch(/injected failure/);
+    expect(await storedProduct(product.id), "the failed commit changed nothing in Postgres").toEqual(product);
+    expect(
+      await catalog.getProduct(product.id),
+      "the COMMIT failed, yet getProduct returns the change: a value cached before COMMIT outlives a " +
+        "rollback. Touch the cache only once the write has committed",
+    ).toEqual(product);
+  });
+});
+
+task(4, "One database read per key for concurrent misses", () => {
+  it("concurrent misses on different ids are read in parallel", async () => {
+    const products = await Promise.all(
+      ["a", "b", "c"].map((label) => insertProduct(uid(`parallel-${label}`), `Item ${label}`, 100)),
+    );
+    const { outcomes, reads } = await observeReads(() =>
+      products.map((product) => catalog.getProduct(product.id)),
+    );
+    expect(
+      reads,
+      `3 concurrent misses on 3 different ids made ${reads} concurrent reads: de-duplicate loads per id, not ` +
+        "with one lock for the whole catalog, or one slow product holds up all the others",
+    ).toBe(3);
+    expect(
+      outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : String(outcome.reason))),
+      "each call returns its own product",
+    ).toEqual(products);
+  });
+
+  it("8 concurrent misses on one id make one database read, and all 8 get the product", async () => {
+    const product = await insertProduct(uid("hot"), "Limited edition print", 12_000);
+    const { outcomes, reads } = await observeReads(() =>
+      Array.from({ length: 8 }, () => catalog.getProduct(product.id)),
+    );
+    expect(
+      reads,
+      `8 concurrent misses on ${product.id} queried Postgres ${reads} times at once: when a popular key ` +
+        "expires, every request in flight stampedes the database. Keep the in-flight load per id in memory " +
+        "and let later callers await the same promise",
+    ).toBe(1);
+    for (const outcome of outcomes) {
+      expect(
+        outcome.status === "fulfilled" ? outcome.value : String(outcome.reason),
+        "every caller that shared the load gets the product",
+      ).toEqual(product);
+    }
+    expect(parseCached((await cacheEntry(product.id)).raw), "the loaded product is cached").toEqual(product);
+  });
+
+  it("a failed read reaches every waiting caller, caches nothing, and the next call reads again", async () => {
+    const product = await insertProduct(uid("flaky"), "Rug", 19_900);
+    const setSelect = (grant: boolean) =>
+      postgres().query(`DO $$ BEGIN
+        EXECUTE format('${grant ? "GRANT SELECT ON products TO %I" : "REVOKE SELECT ON products FROM %I"}',
+          (SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'products'));
+      END $$`);
+    let outcomes: PromiseSettledResult<Product | null>[];
+    await setSelect(false);
+    try {
+      outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => catalog.getProduct(product.id)));
+    } finally {
+      await setSelect(true);
+    }
+    expect(
+      outcomes.map((outcome) => outcome.status),
+      "the grader revoked SELECT on products, so the read fails: every caller must get the error (rethrow " +
+        "it), never a product or null",
+    ).toEqual(["rejected", "rejected", "rejected", "rejected"]);
+    const { raw } = await cacheEntry(product.id);
+    expect(
+      raw,
+      `a failed read is not "not found": ${productKey(product.id)} must not be cached after a database error`,
+    ).toBeUndefined();
+
+    expect(
+      await catalog.getProduct(product.id),
+      "SELECT is granted again: the next call must read Postgres afresh. Remove the in-flight entry when " +
+        "the load fails too (finally), or every later caller gets the old failure",
+    ).toEqual(product);
+  });
+});
