@@ -40,17 +40,22 @@ export async function validateLab(
     {
       variant: "solution",
       expected: ["pass"],
-      submission: () => readSubmissionDir(join(lab.dir, labFiles.solution)),
+      submission: () => learnerFiles(lab, readSubmissionDir(join(lab.dir, labFiles.solution)), "solution"),
     },
     {
       variant: "starter",
       expected: ["fail"],
-      submission: () => readSubmissionDir(join(lab.dir, labFiles.starter)),
+      submission: () => learnerFiles(lab, readSubmissionDir(join(lab.dir, labFiles.starter)), "starter"),
     },
     ...lab.manifest.mutants.map((mutant): Check => ({
       variant: `mutant ${mutant.id}`,
       expected: ["fail", "error"],
-      submission: () => overlay(join(lab.dir, labFiles.solution), join(lab.dir, labFiles.mutants, mutant.id)),
+      submission: () =>
+        learnerFiles(
+          lab,
+          overlay(join(lab.dir, labFiles.solution), join(lab.dir, labFiles.mutants, mutant.id)),
+          `mutants/${mutant.id}`,
+        ),
       mustBeCaughtByTests: true,
     })),
   ];
@@ -60,9 +65,18 @@ export async function validateLab(
   const worker = async () => {
     for (let index = next++; index < checks.length; index = next++) {
       const check = checks[index]!;
+      const lines = linesPerCheck[index]!;
+      let submission: Submission;
+      try {
+        submission = check.submission();
+      } catch (error) {
+        ok = false;
+        lines.push(`  ${c.red("✗")} ${check.variant}: ${(error as Error).message}`);
+        continue;
+      }
       const result = await gradeSubmission({
         lab,
-        submission: check.submission(),
+        submission,
         labsNodeModules,
         sandbox,
         ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
@@ -70,7 +84,6 @@ export async function validateLab(
       const problem = checkProblem(check, result);
       ok &&= problem === undefined;
       const summary = `${result.status}, ${result.tests.filter((t) => t.status === "pass").length}/${result.tests.length} tests passed, ${(result.timings.total_ms / 1000).toFixed(1)} s`;
-      const lines = linesPerCheck[index]!;
       lines.push(
         problem
           ? `  ${c.red("✗")} ${check.variant}: ${problem}`
@@ -102,6 +115,26 @@ function checkProblem(check: Check, result: GradeResult): string | undefined {
   const silent = result.tests.find((test) => test.status !== "pass" && !test.message?.trim());
   if (silent) return `test "${silent.name}" failed without a message to teach from`;
   return undefined;
+}
+
+/**
+ * What a learner would submit from a tree: its editable files. A tree may also carry copies of the lab's
+ * fixed files (so that it type-checks on its own); those must be the starter's, byte for byte.
+ */
+function learnerFiles(lab: Lab, tree: Submission, treeName: string): Submission {
+  const editable = new Set(lab.manifest.learner.editable);
+  const starter = readSubmissionDir(join(lab.dir, labFiles.starter));
+  const files = new Map<string, Buffer>();
+  for (const [path, content] of tree.files) {
+    if (editable.has(path)) files.set(path, content);
+    else if (!starter.files.get(path)?.equals(content)) {
+      throw new Error(
+        `${treeName}/${path} is not editable (learner.editable), so grading uses starter/${path}; ` +
+          "keep the two identical or list the file as editable",
+      );
+    }
+  }
+  return { files, unreadable: tree.unreadable };
 }
 
 function overlay(baseDir: string, overlayDir: string): Submission {
