@@ -30,9 +30,10 @@ export const controlApi = {
   status: (id: string) => control<LearnerStatus>("GET", controlRoutes.learner(id)),
   reportHung: (id: string, report: HungReport) =>
     control<LearnerStatus>("POST", controlRoutes.hung(id), report),
-  output: (since: number, learnerId?: string) =>
+  /** settle: first wait until the learner's output has gone quiet (it may trail a call's reply). */
+  output: (since: number, learnerId?: string, settle = false) =>
     control<OutputResponse>(
       "GET",
-      `${controlRoutes.output}?since=${since}${learnerId ? `&learner=${encodeURIComponent(learnerId)}` : ""}`,
+      `${controlRoutes.output}?since=${since}${learnerId ? `&learner=${encodeURIComponent(learnerId)}` : ""}${settle ? "&settle=1" : ""}`,
     ),
 };

@@ -84,7 +84,7 @@ export class LearnerInstance {
 
   /** Everything this copy printed so far (stdout and stderr). */
   async output(): Promise<string> {
-    return (await controlApi.output(0, this.endpoint.id)).text;
+    return (await controlApi.output(0, this.endpoint.id, true)).text;
   }
 
   /**

@@ -12,7 +12,7 @@ beforeEach(async () => {
 });
 
 afterEach(async ({ task }) => {
-  const { text } = await controlApi.output(cursor);
+  const { text } = await controlApi.output(cursor, undefined, true);
   if (text) task.meta.learnerOutput = text;
 });
 

@@ -6,6 +6,7 @@ export class LearnerOutputLog {
   private readonly chunks: { learnerId: string; start: number; text: string }[] = [];
   private length = 0;
   private dropped = 0;
+  private lastAppendAt = 0;
   private readonly limit: number;
 
   constructor(limitChars = 1_000_000) {
@@ -13,6 +14,7 @@ export class LearnerOutputLog {
   }
 
   append(learnerId: string, text: string): void {
+    this.lastAppendAt = performance.now();
     const room = this.limit - this.length;
     if (room <= 0) {
       this.dropped += text.length;
@@ -22,6 +24,17 @@ export class LearnerOutputLog {
     this.dropped += text.length - kept.length;
     this.chunks.push({ learnerId, start: this.length, text: kept });
     this.length += kept.length;
+  }
+
+  /**
+   * Resolves once nothing has arrived for quietMs (at most maxMs): output written just before a call
+   * returned may still be on its way from the copy's pipe or container stream.
+   */
+  async settle(quietMs = 40, maxMs = 500): Promise<void> {
+    const deadline = performance.now() + maxMs;
+    while (performance.now() - this.lastAppendAt < quietMs && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   get cursor(): number {
