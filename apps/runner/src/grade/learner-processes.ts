@@ -59,7 +59,8 @@ export class LearnerProcesses implements AsyncDisposable {
     const id = `learner-${this.nextId++}`;
     const copy = await this.settings.sandbox.launch({
       id,
-      env: { ...extraEnv, ...this.settings.serviceEnv },
+      // The grader may override service settings too (a bad DATABASE_URL for a fail-fast test).
+      env: { ...this.settings.serviceEnv, ...extraEnv },
       onOutput: (text) => this.output.append(id, text),
     });
     const endpoint: LearnerEndpoint = {
