@@ -1,0 +1,209 @@
+import { randomUUID } from "node:crypto";
+import { expect, it } from "vitest";
+import { task } from "@backend-labs/graders";
+import {
+  call,
+  createOrder,
+  delta,
+  got,
+  type Labels,
+  newCustomer,
+  scrape,
+  seriesOf,
+  showSeries,
+} from "./helpers.ts";
+
+const templates = ["/orders/:id", "/orders", "/customers/:customerId/orders", "unmatched"];
+
+task(1, "Expose GET /metrics in the Prometheus text format", () => {
+  it("GET /metrics answers the text format with the default process metrics and the four metrics declared", async () => {
+    const orderId = await createOrder();
+    const reply = await call("GET", `/orders/${orderId}`);
+    expect(reply.status, `GET /orders/${orderId} must answer 200 (${got(reply)})`).toBe(200);
+
+    const scraped = await scrape();
+    expect(
+      scraped.status,
+      "GET /metrics must answer 200 with what registry.metrics() resolves to (it returns a promise: await it)",
+    ).toBe(200);
+    expect(
+      scraped.contentType,
+      "the Content-Type of /metrics must be the registry's contentType (text/plain; version=0.0.4; ...): " +
+        "Prometheus picks its parser from it",
+    ).toMatch(/^text\/plain;.*version=0\.0\.4/);
+    expect(
+      scraped.invalid,
+      'every line of /metrics must be a comment or a sample `name{label="value",...} number`',
+    ).toEqual([]);
+
+    const defaults: [string, string][] = [
+      ["process_cpu_user_seconds_total", "counter"],
+      ["process_resident_memory_bytes", "gauge"],
+      ["nodejs_eventloop_lag_seconds", "gauge"],
+      ["nodejs_heap_size_used_bytes", "gauge"],
+    ];
+    for (const [name, type] of defaults) {
+      expect(
+        scraped.types.get(name),
+        `${name} is missing: call collectDefaultMetrics({ register: registry }) once, on the registry ` +
+          "that /metrics serves, for CPU, memory, heap and event-loop lag",
+      ).toBe(type);
+    }
+    expect(
+      seriesOf(scraped, "process_cpu_user_seconds_total")[0]?.value,
+      "process_cpu_user_seconds_total must hold the CPU time the process has used, more than 0",
+    ).toBeGreaterThan(0);
+
+    const declared: [string, string][] = [
+      ["http_requests_total", "counter"],
+      ["http_request_duration_seconds", "histogram"],
+      ["http_requests_in_flight", "gauge"],
+      ["db_query_duration_seconds", "histogram"],
+    ];
+    for (const [name, type] of declared) {
+      expect(
+        scraped.types.get(name),
+        `/metrics must declare "# TYPE ${name} ${type}": create a prom-client ${type[0]!.toUpperCase()}${type.slice(1)} ` +
+          `named ${name}, registered in the registry /metrics serves (registers: [registry])`,
+      ).toBe(type);
+    }
+  });
+
+  it("scrapes are not traffic: GET /metrics is neither counted nor timed", async () => {
+    const first = await scrape();
+    expect(first.status, "GET /metrics must answer 200").toBe(200);
+    await scrape();
+    const last = await scrape();
+    const scrapes = seriesOf(last, "http_requests_total").filter((sample) =>
+      (sample.labels.route ?? "").includes("metrics"),
+    );
+    expect(
+      scrapes.map((sample) => sample.labels),
+      "Prometheus scrapes every few seconds: serve GET /metrics before the request metrics start, so " +
+        "scrapes do not show up as traffic in http_requests_total",
+    ).toEqual([]);
+    expect(
+      seriesOf(last, "http_requests_total").reduce((total, sample) => total + sample.value, 0),
+      "three scrapes in a row must not change http_requests_total",
+    ).toBe(seriesOf(first, "http_requests_total").reduce((total, sample) => total + sample.value, 0));
+  });
+});
+
+task(2, "Count requests by method, route template and status code", () => {
+  it("each request is counted once, under its method, route template and the status code it got", async () => {
+    const orderId = await createOrder();
+    const customer = newCustomer();
+    const before = await scrape();
+    const requests: [string, string, unknown, number][] = [
+      ["GET", `/orders/${orderId}`, undefined, 200],
+      ["GET", "/orders/999999999001", undefined, 404],
+      ["GET", "/orders/999999999002", undefined, 404],
+      ["POST", "/orders", { customerId: customer, item: "desk", quantity: 1 }, 201],
+      ["POST", "/orders", "this is not JSON", 400],
+      ["POST", "/orders", { customerId: customer, item: "chair", quantity: 0 }, 500],
+      ["GET", `/customers/${customer}/orders`, undefined, 200],
+    ];
+    for (const [method, path, body, status] of requests) {
+      const reply = await call(method, path, body);
+      expect(reply.status, `${method} ${path} must answer ${status} (${got(reply)})`).toBe(status);
+    }
+    const after = await scrape();
+
+    const routes = [...new Set(seriesOf(after, "http_requests_total").map((sample) => sample.labels.route))];
+    expect(
+      routes.filter((route) => !templates.includes(route ?? "")).slice(0, 5),
+      "the route label must be the template of the route that matched (/orders/:id), or unmatched: never the " +
+        "path the client sent",
+    ).toEqual([]);
+
+    const expected: [Labels, number][] = [
+      [{ method: "GET", route: "/orders/:id", status_code: "200" }, 1],
+      [{ method: "GET", route: "/orders/:id", status_code: "404" }, 2],
+      [{ method: "POST", route: "/orders", status_code: "201" }, 1],
+      [{ method: "POST", route: "/orders", status_code: "400" }, 1],
+      [{ method: "POST", route: "/orders", status_code: "500" }, 1],
+      [{ method: "GET", route: "/customers/:customerId/orders", status_code: "200" }, 1],
+    ];
+    for (const [labels, count] of expected) {
+      expect(
+        delta(before, after, "http_requests_total", labels),
+        `http_requests_total${JSON.stringify(labels)} must grow by ${count}. status_code is the status the ` +
+          "client got, as a string, known only once the handler has answered (a 404 and a 500 too): count the " +
+          "request after the handler, not when it arrives. The series now:\n" +
+          showSeries(after, "http_requests_total"),
+      ).toBe(count);
+    }
+    for (const [labels] of expected) {
+      expect(
+        delta(before, after, "http_request_duration_seconds_count", labels),
+        `every counted request is also timed: http_request_duration_seconds_count${JSON.stringify(labels)} must ` +
+          "grow as much as http_requests_total for the same labels",
+      ).toBe(delta(before, after, "http_requests_total", labels));
+    }
+    const labelNames = new Set(
+      seriesOf(after, "http_requests_total").map((sample) => Object.keys(sample.labels).sort().join(",")),
+    );
+    expect(
+      [...labelNames],
+      "every http_requests_total series must have exactly the labels method, route and status_code",
+    ).toEqual(["method,route,status_code"]);
+  });
+
+  it("ids in paths never become label values: many distinct paths map to a few route templates", async () => {
+    const before = await scrape();
+    const ids = Array.from({ length: 30 }, (_, i) =>
+      String(900_000_000_000 + Math.floor(Math.random() * 1e9) + i),
+    );
+    const customers = Array.from({ length: 10 }, () => newCustomer());
+    const junk = Array.from({ length: 10 }, () => `/wp-admin/${randomUUID()}`);
+    const statuses = await Promise.all([
+      ...ids.map((id) => call("GET", `/orders/${id}`)),
+      ...customers.map((customer) => call("GET", `/customers/${customer}/orders`)),
+      ...junk.map((path) => call("GET", path)),
+      call("DELETE", "/orders/1"),
+      call("DELETE", "/orders/2"),
+    ]);
+    expect(
+      statuses.filter((reply) => reply.status >= 500).map(got),
+      "none of these requests should fail",
+    ).toEqual([]);
+    const after = await scrape();
+
+    const routes = new Set(seriesOf(after, "http_requests_total").map((sample) => sample.labels.route));
+    const unexpected = [...routes].filter((route) => !templates.includes(route ?? ""));
+    expect(
+      unexpected.slice(0, 5),
+      "the route label must be the route's template (/orders/:id), never the path the client sent: every " +
+        "distinct value is a new time series in Prometheus, so ids in labels grow its memory without bound. " +
+        `Allowed values: ${templates.join(", ")}. Found ${unexpected.length} others, such as`,
+    ).toEqual([]);
+    expect(
+      delta(before, after, "http_requests_total", {
+        method: "GET",
+        route: "/orders/:id",
+        status_code: "404",
+      }),
+      "the 30 GETs of /orders/<unknown id> must all be counted under route /orders/:id, status 404",
+    ).toBe(30);
+    expect(
+      delta(before, after, "http_requests_total", {
+        method: "GET",
+        route: "/customers/:customerId/orders",
+        status_code: "200",
+      }),
+      "the 10 GETs of /customers/<id>/orders must be counted under route /customers/:customerId/orders",
+    ).toBe(10);
+    expect(
+      delta(before, after, "http_requests_total", { method: "GET", route: "unmatched", status_code: "404" }),
+      'requests that match no route have route="unmatched": their paths are whatever scanners and typos send',
+    ).toBe(10);
+    expect(
+      delta(before, after, "http_requests_total", {
+        method: "DELETE",
+        route: "unmatched",
+        status_code: "404",
+      }),
+      'DELETE /orders/1 matches no route (no route has method DELETE): route="unmatched", status 404',
+    ).toBe(2);
+  });
+});

@@ -1,0 +1,222 @@
+// Shared by the grader files: requests to the learner's service, and a parser for what GET /metrics shows.
+import { randomUUID } from "node:crypto";
+import { learner, postgres } from "@backend-labs/graders";
+
+export interface Reply {
+  status: number;
+  text: string;
+}
+
+export async function call(method: string, path: string, body?: unknown): Promise<Reply> {
+  const response = await learner().fetch(path, {
+    method,
+    ...(body === undefined
+      ? {}
+      : {
+          headers: { "content-type": "application/json" },
+          body: typeof body === "string" ? body : JSON.stringify(body),
+        }),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+export function got(reply: Reply): string {
+  const body = reply.text.length > 200 ? `${reply.text.slice(0, 200)}...` : reply.text;
+  return `got ${reply.status}${body ? ` ${body}` : " with no body"}`;
+}
+
+/** A customer id of this test's own, so tests share nothing. */
+export const newCustomer = (): string => `cust-${randomUUID().slice(0, 8)}`;
+
+/** Inserts an order directly and returns its id. */
+export async function createOrder(): Promise<number> {
+  const { rows } = await postgres().query<{ id: string }>(
+    "INSERT INTO orders (customer_id, item, quantity) VALUES ($1, 'lamp', 1) RETURNING id",
+    [newCustomer()],
+  );
+  return Number(rows[0]!.id);
+}
+
+export type Labels = Record<string, string>;
+
+export interface Sample {
+  name: string;
+  labels: Labels;
+  value: number;
+}
+
+export interface Scrape {
+  status: number;
+  contentType: string;
+  text: string;
+  samples: Sample[];
+  /** `# TYPE name type` declarations. */
+  types: Map<string, string>;
+  /** Lines that are neither comments nor valid samples. */
+  invalid: string[];
+}
+
+const sampleName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+
+function parseValue(text: string): number {
+  if (text === "+Inf") return Number.POSITIVE_INFINITY;
+  if (text === "-Inf") return Number.NEGATIVE_INFINITY;
+  if (text === "NaN") return Number.NaN;
+  return text.trim() === "" ? Number.NaN : Number(text);
+}
+
+/** Parses `{a="x",b="y\"z"}` from position `at` of line; returns the labels and the position after `}`. */
+function parseLabels(line: string, at: number): { labels: Labels; end: number } | undefined {
+  const labels: Labels = {};
+  let i = at + 1;
+  for (;;) {
+    while (line[i] === " " || line[i] === ",") i++;
+    if (line[i] === "}") return { labels, end: i + 1 };
+    const name = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i))?.[0];
+    if (!name || line[i + name.length] !== "=" || line[i + name.length + 1] !== '"') return undefined;
+    i += name.length + 2;
+    let value = "";
+    for (;;) {
+      const char = line[i];
+      if (char === undefined) return undefined;
+      if (char === '"') break;
+      if (char === "\\") {
+        const escaped = line[i + 1];
+        value += escaped === "n" ? "\n" : (escaped ?? "");
+        i += 2;
+      } else {
+        value += char;
+        i++;
+      }
+    }
+    labels[name] = value;
+    i++;
+  }
+}
+
+/** Parses the Prometheus text exposition format (version 0.0.4). */
+export function parseExposition(text: string): Pick<Scrape, "samples" | "types" | "invalid"> {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  const invalid: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    if (line.startsWith("#")) {
+      const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (\w+)$/.exec(line);
+      if (type) types.set(type[1]!, type[2]!);
+      continue;
+    }
+    const name = sampleName.exec(line)?.[0];
+    if (!name) {
+      invalid.push(line);
+      continue;
+    }
+    let labels: Labels = {};
+    let rest = line.slice(name.length);
+    if (rest.startsWith("{")) {
+      const parsed = parseLabels(line, name.length);
+      if (!parsed) {
+        invalid.push(line);
+        continue;
+      }
+      labels = parsed.labels;
+      rest = line.slice(parsed.end);
+    }
+    const [valueText = "", timestamp] = rest.trim().split(/\s+/);
+    const value = parseValue(valueText);
+    if (Number.isNaN(value) && valueText !== "NaN") {
+      invalid.push(line);
+      continue;
+    }
+    if (timestamp !== undefined && !/^-?\d+$/.test(timestamp)) {
+      invalid.push(line);
+      continue;
+    }
+    samples.push({ name, labels, value });
+  }
+  return { samples, types, invalid };
+}
+
+export async function scrape(): Promise<Scrape> {
+  const response = await learner().fetch("/metrics");
+  const text = await response.text();
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type") ?? "",
+    text,
+    ...parseExposition(text),
+  };
+}
+
+const sameLabels = (a: Labels, b: Labels): boolean =>
+  Object.keys(a).length === Object.keys(b).length &&
+  Object.entries(a).every(([key, value]) => b[key] === value);
+
+const withoutLe = (labels: Labels): Labels =>
+  Object.fromEntries(Object.entries(labels).filter(([key]) => key !== "le"));
+
+/** The value of the sample with exactly these labels, or 0 when there is none (a series not yet created). */
+export function valueOf(scraped: Pick<Scrape, "samples">, name: string, labels: Labels = {}): number {
+  return (
+    scraped.samples.find((sample) => sample.name === name && sameLabels(sample.labels, labels))?.value ?? 0
+  );
+}
+
+/** How much the sample grew between two scrapes. */
+export function delta(before: Scrape, after: Scrape, name: string, labels: Labels = {}): number {
+  return valueOf(after, name, labels) - valueOf(before, name, labels);
+}
+
+/** The samples of one metric name, for assertion messages. */
+export function seriesOf(scraped: Pick<Scrape, "samples">, name: string): Sample[] {
+  return scraped.samples.filter((sample) => sample.name === name);
+}
+
+/** A few series of a metric, one per line, for assertion messages. */
+export function showSeries(scraped: Pick<Scrape, "samples">, name: string, limit = 8): string {
+  const series = seriesOf(scraped, name);
+  if (series.length === 0) return `(no ${name} series at all)`;
+  const shown = series.slice(0, limit).map(
+    (sample) =>
+      `${sample.name}{${Object.entries(sample.labels)
+        .map(([key, value]) => `${key}="${value}"`)
+        .join(",")}} ${sample.value}`,
+  );
+  return `${shown.join("\n")}${series.length > limit ? `\n... and ${series.length - limit} more` : ""}`;
+}
+
+/** The `le` boundaries of a histogram's series with these labels, in order, +Inf last. */
+export function bucketBoundaries(scraped: Pick<Scrape, "samples">, name: string, labels: Labels): number[] {
+  return scraped.samples
+    .filter(
+      (sample) =>
+        sample.name === `${name}_bucket` &&
+        sample.labels.le !== undefined &&
+        sameLabels(withoutLe(sample.labels), labels),
+    )
+    .map((sample) => parseValue(sample.labels.le!))
+    .sort((a, b) => a - b);
+}
+
+/** The cumulative count of the bucket `le` (compared as a number: "1" and "1.0" are the same boundary). */
+export function bucketCount(
+  scraped: Pick<Scrape, "samples">,
+  name: string,
+  labels: Labels,
+  le: number,
+): number {
+  return (
+    scraped.samples.find(
+      (sample) =>
+        sample.name === `${name}_bucket` &&
+        sample.labels.le !== undefined &&
+        parseValue(sample.labels.le) === le &&
+        sameLabels(withoutLe(sample.labels), labels),
+    )?.value ?? 0
+  );
+}
+
+/** How much a bucket grew between two scrapes. */
+export function bucketDelta(before: Scrape, after: Scrape, name: string, labels: Labels, le: number): number {
+  return bucketCount(after, name, labels, le) - bucketCount(before, name, labels, le);
+}

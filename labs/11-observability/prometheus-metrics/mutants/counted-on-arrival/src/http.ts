@@ -1,0 +1,99 @@
+import { type IncomingMessage, type ServerResponse } from "node:http";
+import { httpRequestDuration, httpRequestsInFlight, httpRequestsTotal, registry } from "./metrics.ts";
+
+export type Handler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  params: Record<string, string>,
+) => Promise<void>;
+
+export interface Route {
+  method: string;
+  /** A path template: "/orders/:id" matches "/orders/42" with params.id = "42". */
+  path: string;
+  handler: Handler;
+}
+
+/** The route label of requests no route matched: their paths are whatever clients send. */
+const unmatched = "unmatched";
+
+/** The route whose method and template match, and the values of the template's :params. */
+export function matchRoute(
+  routes: Route[],
+  method: string,
+  pathname: string,
+): { route: Route; params: Record<string, string> } | undefined {
+  const segments = pathname.split("/");
+  for (const route of routes) {
+    const template = route.path.split("/");
+    if (route.method !== method || template.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const matches = template.every((part, i) => {
+      const segment = segments[i]!;
+      if (!part.startsWith(":")) return part === segment;
+      if (segment === "") return false;
+      params[part.slice(1)] = decodeURIComponent(segment);
+      return true;
+    });
+    if (matches) return { route, params };
+  }
+  return undefined;
+}
+
+/** The request listener: GET /metrics, then every route, each request measured. */
+export function createApp(routes: Route[]): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (request.method === "GET" && pathname === "/metrics") {
+      // Not measured itself: a scrape is not traffic, and it would count itself as in flight.
+      void serveMetrics(response);
+      return;
+    }
+    void serve(routes, request, response, pathname);
+  };
+}
+
+async function serveMetrics(response: ServerResponse): Promise<void> {
+  try {
+    const text = await registry.metrics();
+    response.writeHead(200, { "content-type": registry.contentType }).end(text);
+  } catch (error) {
+    response.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${String(error)}\n`);
+  }
+}
+
+async function serve(
+  routes: Route[],
+  request: IncomingMessage,
+  response: ServerResponse,
+  pathname: string,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  const method = request.method ?? "GET";
+  httpRequestsInFlight.inc();
+  const match = matchRoute(routes, method, pathname);
+  const route = match ? match.route.path : unmatched;
+  // MUTANT: counted on arrival, when response.statusCode is still the default 200.
+  httpRequestsTotal.inc({ method, route, status_code: String(response.statusCode) });
+  try {
+    if (!match) {
+      send(response, 404, { error: "not found" });
+      return;
+    }
+    await match.route.handler(request, response, match.params);
+  } catch (error) {
+    console.error(`request failed: ${method} ${pathname}: ${String(error)}`);
+    if (!response.headersSent) send(response, 500, { error: "internal error" });
+    else response.destroy();
+  } finally {
+    // Only now is the status the client got known, and the time it waited.
+    const labels = { method, route, status_code: String(response.statusCode) };
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    httpRequestDuration.observe(labels, seconds);
+    httpRequestsInFlight.dec();
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}

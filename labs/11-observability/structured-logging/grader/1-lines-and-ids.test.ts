@@ -1,0 +1,201 @@
+import { expect, it } from "vitest";
+import { task } from "@backend-labs/graders";
+import {
+  call,
+  createOrder,
+  got,
+  graderRequestId,
+  levels,
+  linesOf,
+  output,
+  show,
+  uuidPattern,
+  waitForLines,
+  waitForRequests,
+  withMsg,
+} from "./helpers.ts";
+
+const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+task(1, "Write one JSON line per event", () => {
+  it("every line printed is one JSON object with time, level and msg, the event's fields at the top level", async () => {
+    const orderId = await createOrder("blue mug");
+    const requestId = graderRequestId();
+    const reply = await call("GET", `/orders/${orderId}`, { headers: { "x-request-id": requestId } });
+    expect(reply.status, `GET /orders/${orderId} of a stored order must answer 200 (${got(reply)})`).toBe(
+      200,
+    );
+
+    const { lines, garbage } = await waitForLines(({ lines: soFar }) =>
+      withMsg(soFar, "order loaded").some((line) => line.order_id === orderId),
+    );
+    expect(
+      garbage,
+      "every line the service prints must be one whole JSON object: write JSON.stringify(line) + '\\n' " +
+        "with one process.stdout.write, never console.log(text, object), which prints several lines of text",
+    ).toEqual([]);
+
+    const listening = withMsg(lines, "listening");
+    expect(
+      listening.length,
+      'server.ts logs log.info("listening", { port }) at startup: that line must be printed as JSON too',
+    ).toBe(1);
+    expect(
+      listening[0]?.request_id ?? null,
+      "the startup line is not part of any request: it must have no request_id (currentRequestId() is undefined outside a request)",
+    ).toBeNull();
+
+    for (const line of lines) {
+      expect(
+        typeof line.time === "string" && isoUtc.test(line.time),
+        `"time" must be the moment of the event as an ISO 8601 UTC string (new Date().toISOString()): ${show(line)}`,
+      ).toBe(true);
+      expect(
+        Math.abs(Date.parse(line.time as string) - Date.now()),
+        `"time" must be the time the line was written, not a fixed or start-up time: ${show(line)}`,
+      ).toBeLessThan(5 * 60_000);
+      expect(levels, `"level" must be one of ${levels.join(", ")}, as a string: ${show(line)}`).toContain(
+        line.level,
+      );
+      expect(
+        typeof line.msg === "string" && line.msg.length > 0,
+        `"msg" must be the message passed to log.<level>(msg, fields): ${show(line)}`,
+      ).toBe(true);
+    }
+
+    const loaded = withMsg(lines, "order loaded").find((line) => line.order_id === orderId);
+    expect(
+      loaded && { level: loaded.level, order_id: loaded.order_id, item: loaded.item },
+      'log.info("order loaded", { order_id, item }) must print level "info" and the fields as top-level keys ' +
+        "of the line, not nested under another key, so a log store can index them",
+    ).toEqual({ level: "info", order_id: orderId, item: "blue mug" });
+  });
+});
+
+task(2, "Give each request a correlation id", () => {
+  it("a valid X-Request-Id is reused: echoed in the response and on every line of the request", async () => {
+    const orderId = await createOrder("green teapot");
+    const requestId = graderRequestId();
+    const reply = await call("GET", `/orders/${orderId}?delay_ms=5`, {
+      headers: { "x-request-id": requestId },
+    });
+    expect(reply.status, `GET /orders/${orderId} must answer 200 (${got(reply)})`).toBe(200);
+    expect(
+      reply.headers.get("x-request-id"),
+      "the caller sent a valid X-Request-Id: reuse it and echo it in the response's X-Request-Id header, so " +
+        "the caller can quote it when something goes wrong",
+    ).toBe(requestId);
+
+    const missingId = graderRequestId();
+    const missing = await call("GET", "/no-such-route", { headers: { "x-request-id": missingId } });
+    expect(missing.status, `an unknown route answers 404 (${got(missing)})`).toBe(404);
+    expect(
+      missing.headers.get("x-request-id"),
+      "every response carries X-Request-Id, a 404 too: set the header at the boundary before the route runs",
+    ).toBe(missingId);
+
+    const { lines } = await waitForRequests([requestId, missingId]);
+    const mine = linesOf(lines, requestId);
+    expect(
+      mine.map((line) => line.msg),
+      `GET /orders/${orderId} with X-Request-Id ${requestId} must print, each with "request_id": "${requestId}", ` +
+        'a "db query" line (src/db.ts), the route\'s "order loaded" line and the boundary\'s "request completed" line',
+    ).toEqual(["db query", "order loaded", "request completed"]);
+    expect(
+      withMsg(mine, "request completed")[0],
+      '"request completed" must hold method, the path without its query string, the status sent and ' +
+        "duration_ms, a number of milliseconds",
+    ).toMatchObject({
+      level: "info",
+      method: "GET",
+      path: `/orders/${orderId}`,
+      status: 200,
+      duration_ms: expect.any(Number) as unknown,
+    });
+    expect(
+      withMsg(mine, "db query")[0],
+      '"db query" must be logged at level "debug" with the statement as sql, duration_ms and rows (the row count)',
+    ).toMatchObject({
+      level: "debug",
+      sql: expect.stringContaining("FROM orders") as unknown,
+      duration_ms: expect.any(Number) as unknown,
+      rows: 1,
+    });
+    expect(
+      withMsg(linesOf(lines, missingId), "request completed")[0]?.status,
+      "the access line of a request answered 404 must say status 404: read response.statusCode after the route",
+    ).toBe(404);
+  });
+
+  it("without X-Request-Id, the trace id of a valid W3C traceparent is the request id", async () => {
+    const traceId = randomHex(32);
+    const traceparent = `00-${traceId}-${randomHex(16)}-01`;
+    const reply = await call("GET", "/orders/none", { headers: { traceparent } });
+    expect(
+      reply.headers.get("x-request-id"),
+      `a request with only traceparent: ${traceparent} continues that trace: its id is the trace id, the ` +
+        "32 hex digits after the version, echoed in X-Request-Id",
+    ).toBe(traceId);
+
+    const requestId = graderRequestId();
+    const both = await call("GET", "/orders/none", {
+      headers: { traceparent: `00-${randomHex(32)}-${randomHex(16)}-01`, "x-request-id": requestId },
+    });
+    expect(
+      both.headers.get("x-request-id"),
+      "when a valid X-Request-Id and a traceparent both arrive, X-Request-Id wins",
+    ).toBe(requestId);
+
+    const { lines } = await waitForRequests([traceId, requestId]);
+    expect(
+      linesOf(lines, traceId).map((line) => line.msg),
+      `the lines of the request must carry the trace id "${traceId}" as request_id`,
+    ).toEqual(["db query", "order not found", "request completed"]);
+  });
+
+  it("an invalid or missing id is replaced by a fresh UUID, which the request's lines carry", async () => {
+    const invalid: Record<string, string>[] = [
+      { "x-request-id": 'has spaces and "quotes"' },
+      { "x-request-id": "x".repeat(65) },
+      { "x-request-id": '{"level":"error"}' },
+      { traceparent: `00-${"0".repeat(32)}-${randomHex(16)}-01` },
+      { traceparent: `00-${randomHex(32).toUpperCase()}-${randomHex(16)}-01` },
+      { traceparent: `ff-${randomHex(32)}-${randomHex(16)}-01` },
+      { traceparent: "00-abc-def-01" },
+    ];
+    const generated: string[] = [];
+    for (const headers of [{}, {}, ...invalid]) {
+      const reply = await call("GET", "/orders/none", { headers });
+      const echoed = reply.headers.get("x-request-id") ?? "";
+      expect(
+        echoed,
+        `a request with ${JSON.stringify(headers)} must get a generated id (crypto.randomUUID()) in X-Request-Id. ` +
+          "An X-Request-Id is reused only if it is 1 to 64 of A-Z a-z 0-9 . _ -, a traceparent only if it is " +
+          "00-<32 lower-case hex>-<16 lower-case hex>-<2 hex> with ids not all zeros: anything else could forge log lines",
+      ).toMatch(uuidPattern);
+      generated.push(echoed);
+    }
+    expect(
+      new Set(generated).size,
+      "each request without a usable id needs its own new id: generate it per request, not once per process",
+    ).toBe(generated.length);
+
+    const { lines } = await waitForRequests(generated);
+    for (const id of generated) {
+      expect(
+        linesOf(lines, id).map((line) => line.msg),
+        `the request answered with X-Request-Id ${id} must log its lines with that same id as request_id`,
+      ).toEqual(["db query", "order not found", "request completed"]);
+    }
+    expect((await output()).garbage, "every line must stay a JSON object, whatever ids clients send").toEqual(
+      [],
+    );
+  });
+});
+
+function randomHex(length: number): string {
+  let hex = "";
+  while (hex.length < length) hex += Math.floor(Math.random() * 16).toString(16);
+  // Never all zeros: the grader means this one to be valid.
+  return hex.startsWith("0") ? `a${hex.slice(1)}` : hex;
+}
