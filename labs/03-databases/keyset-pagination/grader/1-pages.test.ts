@@ -1,0 +1,152 @@
+import { expect, it } from "vitest";
+import { postgres, task } from "@backend-labs/graders";
+import {
+  createAccount,
+  DEFAULT_LIMIT,
+  duplicatesIn,
+  feed,
+  idsInFeedOrder,
+  idsOf,
+  show,
+  storedEvents,
+  uid,
+  walk,
+} from "./helpers.ts";
+
+task(1, "Serve the first page", () => {
+  it("the first page holds the newest events, newest first, equal timestamps ordered by the higher id first", async () => {
+    // 12 events; groups of 3, 1, 4, 2, 2 share one timestamp each.
+    const account = await createAccount("first", [3, 1, 4, 2, 2]);
+    const expected = await idsInFeedOrder(account);
+    const page = await feed.listEvents(account, { limit: 5 });
+
+    expect(
+      idsOf(page),
+      `listEvents(account, { limit: 5 }) must return the 5 newest events in the order of ` +
+        `ORDER BY occurred_at DESC, id DESC: expected ids ${show(expected.slice(0, 5))}, got ${show(idsOf(page))}. ` +
+        "Several events share one occurred_at: without the id as a tie-breaker their order is up to Postgres",
+    ).toEqual(expected.slice(0, 5));
+
+    const stored = await storedEvents(expected.slice(0, 5));
+    for (const event of page.events) {
+      const row = stored.get(event.id)!;
+      expect(
+        { id: event.id, accountId: event.accountId, action: event.action },
+        `event ${event.id} must carry the row's id (as a number), account_id and action`,
+      ).toEqual({ id: row.id, accountId: row.accountId, action: row.action });
+      expect(
+        event.occurredAt instanceof Date
+          ? Math.abs(event.occurredAt.getTime() - row.occurredAt.getTime())
+          : NaN,
+        `event ${event.id}: occurredAt must be a Date for the row's occurred_at (${row.occurredAtText})`,
+      ).toBeLessThanOrEqual(1);
+    }
+    expect(
+      typeof page.nextCursor,
+      "7 more events follow the first page of 5: nextCursor must be a string the caller passes back",
+    ).toBe("string");
+  });
+
+  it(`limit defaults to ${DEFAULT_LIMIT}; a page holding the account's last event has nextCursor null`, async () => {
+    const big = await createAccount(
+      "default-limit",
+      Array.from({ length: 25 }, () => 1),
+    );
+    const page = await feed.listEvents(big);
+    expect(
+      idsOf(page),
+      `listEvents(account) without options must return the ${DEFAULT_LIMIT} newest of its 25 events`,
+    ).toEqual((await idsInFeedOrder(big)).slice(0, DEFAULT_LIMIT));
+    expect(page.nextCursor, "25 events do not fit in one page of 20: nextCursor must be set").not.toBeNull();
+
+    const small = await createAccount("small", [1, 1, 1]);
+    const only = await feed.listEvents(small, { limit: 10 });
+    expect(idsOf(only), "an account with 3 events returns all 3 on its first page").toEqual(
+      await idsInFeedOrder(small),
+    );
+    expect(
+      only.nextCursor,
+      "nothing follows the account's oldest event: nextCursor must be null, not a cursor to an empty page",
+    ).toBeNull();
+
+    const none = await feed.listEvents(uid("no-events"), { limit: 10 });
+    expect(none, "an account without events has an empty first page and no next page").toEqual({
+      events: [],
+      nextCursor: null,
+    });
+  });
+
+  it("a page holds only the account's own events", async () => {
+    const mine = await createAccount("mine", [1, 1, 1, 1, 1, 1]);
+    await createAccount("theirs", [2, 2, 2]);
+    const page = await feed.listEvents(mine, { limit: 50 });
+    const foreign = page.events.filter((event) => event.accountId !== mine).map((event) => event.id);
+    expect(foreign, `listEvents("${mine}") returned other accounts' events: filter on account_id`).toEqual(
+      [],
+    );
+    expect(idsOf(page), "the account's 6 events, in feed order").toEqual(await idsInFeedOrder(mine));
+  });
+});
+
+task(2, "Walk the feed with a keyset cursor", () => {
+  it("following nextCursor visits every event exactly once, in order, when pages split events with equal timestamps", async () => {
+    // 47 events in tie groups of 1 to 6: with pages of 4 and of 7, many page boundaries fall inside a group.
+    const account = await createAccount("walk", [3, 6, 1, 2, 5, 4, 1, 3, 2, 6, 1, 4, 2, 5, 2]);
+    const expected = await idsInFeedOrder(account);
+    for (const limit of [4, 7]) {
+      const { pages, finished } = await walk(account, limit, 30);
+      const seen = pages.flatMap(idsOf);
+      const missing = expected.filter((id) => !seen.includes(id));
+      const duplicates = duplicatesIn(seen);
+      expect(
+        missing,
+        `walking with limit ${limit} never returned events ${show(missing)}. Each one shares its occurred_at with ` +
+          "the last event of a page: a cursor must hold the whole sort key (occurred_at AND id) and the next page " +
+          "starts strictly after it: (occurred_at, id) < (cursor's occurred_at, cursor's id). Keep occurred_at's " +
+          "microseconds too: a JavaScript Date only holds milliseconds",
+      ).toEqual([]);
+      expect(
+        duplicates,
+        `walking with limit ${limit} returned events ${show(duplicates)} more than once: the next page must start strictly after the cursor`,
+      ).toEqual([]);
+      expect(finished, `walking with limit ${limit}: nextCursor must become null after the last event`).toBe(
+        true,
+      );
+      expect(seen, `walking with limit ${limit} must return the events in feed order`).toEqual(expected);
+      expect(
+        pages.slice(0, -1).every((page) => page.events.length === limit),
+        `every page but the last must be full (${limit} events): got page sizes ${show(pages.map((page) => page.events.length))}`,
+      ).toBe(true);
+    }
+  });
+
+  it("the last page has nextCursor null even when it is exactly full: no empty page at the end", async () => {
+    const account = await createAccount(
+      "exact",
+      Array.from({ length: 12 }, () => 1),
+    );
+    const { pages } = await walk(account, 4, 10);
+    expect(
+      pages.map((page) => page.events.length),
+      "12 events with limit 4 are 3 full pages, and the third must say nextCursor: null. Fetch limit + 1 rows " +
+        "to know whether another page exists, and return only limit of them",
+    ).toEqual([4, 4, 4]);
+    expect(
+      pages.at(-1)?.nextCursor,
+      "the page holding the oldest event must have nextCursor null",
+    ).toBeNull();
+  });
+
+  it("a walk through the big seeded account reaches deep pages with the same order Postgres gives", async () => {
+    const { pages } = await walk("acme", 100, 12);
+    const seen = pages.flatMap(idsOf);
+    const { rows } = await postgres().query<{ id: string }>(
+      "SELECT id FROM events WHERE account_id = 'acme' ORDER BY occurred_at DESC, id DESC LIMIT 1200",
+    );
+    expect(
+      seen,
+      "12 pages of 100 through account 'acme' (groups of 3 events share a timestamp) must match " +
+        "ORDER BY occurred_at DESC, id DESC LIMIT 1200, event for event",
+    ).toEqual(rows.map((row) => Number(row.id)));
+  });
+});
