@@ -1,0 +1,208 @@
+import { afterEach, beforeAll, expect, it } from "vitest";
+import { learner, type LearnerInstance, startLearner, task } from "@backend-labs/graders";
+import {
+  activeChannels,
+  type ChatClient,
+  channelOf,
+  closeAllClients,
+  connectMany,
+  publishToRoom,
+  subscribers,
+  subscribersBecome,
+  tapRooms,
+  uid,
+} from "./helpers.ts";
+
+/** A second instance of the server, as behind a load balancer: its clients share nothing with the first's. */
+let second: LearnerInstance;
+
+beforeAll(async () => {
+  second = await startLearner();
+});
+
+afterEach(() => closeAllClients());
+
+async function joinAll(clients: ChatClient[], room: string): Promise<void> {
+  const joined = await Promise.all(clients.map((client) => client.join(room)));
+  expect(
+    joined.every(Boolean),
+    `every client that sends {"type":"join","room":"${room}"} must get {"type":"joined","room":"${room}"} back`,
+  ).toBe(true);
+}
+
+task(1, "Rooms on one instance", () => {
+  it("a message reaches the other members of its room, not the sender's socket, not other rooms", async () => {
+    const [alice, bob, carol, dave] = await connectMany(learner(), 4);
+    const ids = [alice!, bob!, carol!, dave!].map((client) => client.connectionId);
+    expect(new Set(ids).size, "each connection gets its own connectionId in its welcome").toBe(4);
+
+    const room = uid("lobby");
+    const otherRoom = uid("elsewhere");
+    await joinAll([alice!, bob!], room);
+    await joinAll([carol!, dave!], otherRoom);
+
+    const hello = await alice!.say(room, "hello bob");
+    expect(hello.answer, `say must be answered with {"type":"sent","room","id"} (the id of the say)`).toEqual(
+      {
+        type: "sent",
+        room,
+        id: hello.id,
+      },
+    );
+    expect(
+      await bob!.waitFor((message) => message.id === hello.id),
+      'bob, in the same room, must receive {"type":"message","room","id","text","from"} where from is the ' +
+        "sender's connectionId",
+    ).toEqual({ type: "message", room, id: hello.id, text: "hello bob", from: alice!.connectionId });
+
+    // Messages of one room reach an instance in the order they were published: once alice has bob's reply,
+    // an echo of her own message would already be there.
+    const back = await bob!.say(room, "hi alice");
+    expect(
+      await alice!.waitFor((message) => message.id === back.id),
+      "alice must receive bob's reply in their room",
+    ).toBeDefined();
+    expect(
+      alice!.messages(hello.id),
+      "the sender's own socket must not get its message back (no echo): skip the connection whose id is `from`",
+    ).toEqual([]);
+
+    const aside = await dave!.say(otherRoom, "meanwhile");
+    expect(
+      await carol!.waitFor((message) => message.id === aside.id),
+      "carol gets dave's message",
+    ).toBeDefined();
+    expect(
+      [...carol!.messages(hello.id), ...carol!.messages(back.id)],
+      `carol is only in ${otherRoom}: messages of ${room} must not reach her`,
+    ).toEqual([]);
+  });
+
+  it("bad commands get an error and leave the connection usable", async () => {
+    const [client] = await connectMany(learner(), 1);
+    const room = uid("strict");
+    const cases: [unknown, string][] = [
+      ["this is not json", "a frame that is not JSON"],
+      [{ type: "dance", room }, "an unknown type"],
+      [{ type: "join", room: "Not A Room!" }, "a room name outside [a-z0-9-]{1,64}"],
+      [{ type: "say", room, id: "m-1", text: "" }, "an empty text"],
+    ];
+    for (const [command, what] of cases) {
+      const before = client!.count("error");
+      client!.send(command);
+      expect(
+        await client!.waitFor(() => client!.count("error") > before),
+        `${what} must be answered with {"type":"error","message":...}, and the connection stays open`,
+      ).toBeDefined();
+    }
+    const outsider = await client!.say(room, "let me in");
+    expect(
+      outsider.answer,
+      "say to a room the connection has not joined must be refused with an error carrying the say's id",
+    ).toMatchObject({ type: "error", id: outsider.id });
+    expect(await client!.join(room), "after bad commands the same connection can still join a room").toBe(
+      true,
+    );
+    expect(client!.closed, "a bad command must not close the connection").toBe(false);
+  });
+});
+
+task(2, "Fan out across instances through Redis", () => {
+  it("a message said on one instance reaches the room's members on the other, through the room's channel", async () => {
+    const tap = await tapRooms();
+    try {
+      const [alice] = await connectMany(learner(), 1);
+      const [bob] = await connectMany(second, 1);
+      const room = uid("across");
+      await joinAll([alice!, bob!], room);
+
+      const hello = await alice!.say(room, "from instance 1");
+      expect(
+        await bob!.waitFor((message) => message.id === hello.id),
+        "bob is connected to the other instance: a message may only reach him through Redis. PUBLISH it to " +
+          `${channelOf(room)}, and have every instance SUBSCRIBE to the channels of the rooms it has members in`,
+      ).toEqual({ type: "message", room, id: hello.id, text: "from instance 1", from: alice!.connectionId });
+      const wire = await tap.find(hello.id);
+      expect(wire?.channel, `the message must be published on the room's channel, ${channelOf(room)}`).toBe(
+        channelOf(room),
+      );
+      expect(
+        JSON.parse(wire?.payload ?? "null") as unknown,
+        "the payload on the channel is the JSON {room, id, text, from} of the README",
+      ).toEqual({ room, id: hello.id, text: "from instance 1", from: alice!.connectionId });
+
+      const id = uid("grader");
+      await publishToRoom(room, id, "published by another service");
+      for (const [name, client] of [
+        ["alice", alice!],
+        ["bob", bob!],
+      ] as const) {
+        expect(
+          await client.waitFor((message) => message.id === id),
+          `${name} must get a message that another service published on ${channelOf(room)}: deliver what comes ` +
+            "from the channel, not only what this instance's own clients said",
+        ).toEqual({ type: "message", room, id, text: "published by another service", from: "grader" });
+      }
+    } finally {
+      await tap.stop();
+    }
+  });
+});
+
+task(3, "One subscription per room per instance, gone with the room's last member", () => {
+  it("five members on two instances: the room's channel has exactly two subscribers", async () => {
+    const room = uid("crowd");
+    const onFirst = await connectMany(learner(), 3);
+    const onSecond = await connectMany(second, 2);
+    await joinAll([...onFirst, ...onSecond], room);
+    expect(
+      await subscribers(room),
+      `PUBSUB NUMSUB ${channelOf(room)}: each instance with members in the room subscribes once, on one ` +
+        "subscriber connection shared by all its sockets, and fans out to its local members itself. A " +
+        "subscription per socket costs Redis a connection and a copy of every message per socket",
+    ).toBe(2);
+    const hello = await onFirst[0]!.say(room, "everyone?");
+    for (const client of [...onFirst.slice(1), ...onSecond]) {
+      expect(
+        await client.waitFor((message) => message.id === hello.id),
+        "every other member, on either instance, receives the message exactly once",
+      ).toBeDefined();
+    }
+    expect(
+      [...onFirst.slice(1), ...onSecond].map((client) => client.messages(hello.id).length),
+      "each member must receive the message once, not once per subscription",
+    ).toEqual([1, 1, 1, 1]);
+  });
+
+  it("the subscription stays while members remain and goes when the last one leaves or disconnects", async () => {
+    const room = uid("dwindling");
+    const [stays, leaves] = await connectMany(learner(), 2);
+    const [remote] = await connectMany(second, 1);
+    await joinAll([stays!, leaves!, remote!], room);
+
+    expect(await leaves!.leave(room), 'leave must be answered with {"type":"left","room"}').toBe(true);
+    expect(
+      await subscribers(room),
+      "one of two members of instance 1 left: instance 1 still has a member, so it must stay subscribed",
+    ).toBe(2);
+    const hello = await remote!.say(room, "still there?");
+    expect(
+      await stays!.waitFor((message) => message.id === hello.id),
+      "the member that stayed must still receive messages: unsubscribe only when the LAST local member leaves",
+    ).toBeDefined();
+
+    stays!.close();
+    expect(
+      await subscribersBecome(room, 1),
+      "the last member on instance 1 disconnected without a leave: instance 1 must UNSUBSCRIBE from the room's " +
+        "channel when the socket closes",
+    ).toBe(1);
+    expect(await remote!.leave(room), "the remote member leaves").toBe(true);
+    expect(
+      await subscribersBecome(room, 0),
+      "the room has no members left anywhere: no instance may stay subscribed to its channel (a subscription " +
+        "per room ever used is a leak that grows with every room)",
+    ).toBe(0);
+    expect(await activeChannels(channelOf(room)), "PUBSUB CHANNELS must no longer list the room").toEqual([]);
+  });
+});
