@@ -15,3 +15,4 @@ export {
   sectionByNumber,
   type RoadmapSection,
 } from "./roadmap-sections.ts";
+export { learnerCompilerOptions } from "./learner-compiler-options.ts";

@@ -1,7 +1,6 @@
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
-import { type Lab, labFiles } from "@backend-labs/lab-format";
-import { learnerCompilerOptions } from "./typecheck-learner-code.ts";
+import { type Lab, labFiles, learnerCompilerOptions } from "@backend-labs/lab-format";
 import { type Submission } from "./submission.ts";
 import { runnerScratchDir } from "../services/runner-scratch.ts";
 

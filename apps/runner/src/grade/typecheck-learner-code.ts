@@ -1,21 +1,6 @@
 import { join, relative } from "node:path";
+import { learnerCompilerOptions } from "@backend-labs/lab-format";
 import ts from "typescript";
-
-/** What learner code is checked against: strict, and only syntax Node can run by stripping types. */
-export const learnerCompilerOptions = {
-  target: "es2024",
-  lib: ["es2024", "esnext.disposable"],
-  module: "nodenext",
-  moduleResolution: "nodenext",
-  types: ["node"],
-  strict: true,
-  noEmit: true,
-  skipLibCheck: true,
-  verbatimModuleSyntax: true,
-  erasableSyntaxOnly: true,
-  allowImportingTsExtensions: true,
-  isolatedModules: true,
-} as const;
 
 export interface TypeProblem {
   file: string;
