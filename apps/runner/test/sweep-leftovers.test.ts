@@ -1,30 +1,15 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import Docker from "dockerode";
 import { describe, expect, it } from "vitest";
+import { leftoversOfRunner, scratchFoldersOf } from "./support/leftovers.ts";
 import { cliMain, fixtureLabsRoot } from "./support/paths.ts";
 
 const run = promisify(execFile);
-const docker = new Docker();
 const env = { ...process.env, BACKEND_LABS_LABS_DIR: fixtureLabsRoot, NO_COLOR: "1" };
-
-/** Containers and networks labelled as made by the runner process `pid` on this host. */
-async function madeBy(pid: number): Promise<{ containers: number; networks: number }> {
-  const filters = { label: ["dev.backend-labs.runner"] };
-  const ours = (labels: Record<string, string> | undefined) =>
-    labels?.["dev.backend-labs.runner"]?.startsWith(`${hostname()}:${pid}:`) === true;
-  const containers = (await docker.listContainers({ all: true, filters })).filter((c) => ours(c.Labels));
-  const networks = (await docker.listNetworks({ filters })).filter((n) => ours(n.Labels));
-  return { containers: containers.length, networks: networks.length };
-}
-
-function scratchFoldersOf(pid: number): string[] {
-  return readdirSync(tmpdir()).filter((name) => name.startsWith(`backend-labs-runner-${pid}-`));
-}
 
 describe("a runner killed with SIGKILL mid-grade", () => {
   it("leaves leftovers that the next runner's start removes", { timeout: 120_000 }, async () => {
@@ -45,7 +30,7 @@ describe("a runner killed with SIGKILL mid-grade", () => {
     doomed.kill("SIGKILL");
     await new Promise((resolve) => doomed.once("exit", resolve));
 
-    const left = await madeBy(pid);
+    const left = await leftoversOfRunner(pid);
     expect(
       left.containers,
       "a killed runner cannot tear down: its containers are still there",
@@ -59,7 +44,7 @@ describe("a runner killed with SIGKILL mid-grade", () => {
       { env },
     );
     expect(stderr).toMatch(/removed what runners that died left behind: \d+ container\(s\), 1 network\(s\)/);
-    expect(await madeBy(pid)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftoversOfRunner(pid)).toEqual({ containers: 0, networks: 0 });
     expect(scratchFoldersOf(pid)).toEqual([]);
     expect(existsSync(join(tmpdir(), `backend-labs-runner-${pid}`))).toBe(false);
   });

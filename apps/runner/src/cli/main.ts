@@ -15,6 +15,8 @@ import { findLab, labsNodeModules, labsRoot, loadCatalog } from "./labs-catalog.
 import { configureTestcontainers } from "./configure-testcontainers.ts";
 import { prepareRunner } from "./prepare-runner.ts";
 import { UsageError } from "./usage-error.ts";
+import { DatabaseUnreachableError, runWorker } from "../worker/run-worker.ts";
+import { parseWorkerOptions } from "../worker/worker-options.ts";
 
 configureTestcontainers();
 
@@ -125,8 +127,45 @@ program
     );
   });
 
+program
+  .command("worker")
+  .description("grade Runs from the web app's queue (the platform database) until stopped")
+  .option("--database-url <url>", "the platform database (default: $DATABASE_URL)")
+  .option("--concurrency <n>", "grades at the same time", "1")
+  .option("--lease-seconds <s>", "how long a claim lasts unless renewed (renewed every third of it)", "30")
+  .option(
+    "--poll-seconds <s>",
+    "how often to look for jobs whose worker died (new jobs wake the worker at once)",
+    "5",
+  )
+  .addOption(
+    new Option("--sandbox <kind>", "where learner code runs; process needs --trusted-code")
+      .choices(["docker", "process"] as const)
+      .default("docker" as const),
+  )
+  .option("--trusted-code", "allow --sandbox process: every submission comes from someone you trust")
+  .option("--once", "grade one job, then exit")
+  .action(async (options) => {
+    const settings = parseWorkerOptions(options);
+    workerRunning = true;
+    await runWorker(settings, workerStop.signal);
+    process.exitCode = 0;
+  });
+
+/** `labs worker` stops gracefully on the first signal: no more claims, grades torn down, jobs released, exit 0. */
+const workerStop = new AbortController();
+let workerRunning = false;
+let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (workerRunning && !workerStop.signal.aborted) {
+      process.stderr.write(`\n${signal}: the worker stops claiming, tears down and releases its job(s)...\n`);
+      workerStop.abort();
+      return;
+    }
+    // A second signal while stopping: stop waiting.
+    if (stopping) process.exit(130);
+    stopping = true;
     process.stderr.write(`\n${signal}: stopping services and learner processes...\n`);
     void tearDownInFlightGrades().finally(() => process.exit(130));
   });
@@ -147,7 +186,8 @@ function exitCodeFor(error: unknown): number {
     error instanceof UsageError ||
     error instanceof LabFormatError ||
     error instanceof DockerUnavailableError ||
-    error instanceof HostFirewallError
+    error instanceof HostFirewallError ||
+    error instanceof DatabaseUnreachableError
   ) {
     process.stderr.write(`labs: ${error.message}\n`);
     return exitCodes.error;

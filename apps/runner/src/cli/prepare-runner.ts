@@ -18,14 +18,7 @@ export async function prepareRunner(requested: SandboxKind | undefined): Promise
     if (!(error instanceof DockerUnavailableError)) throw error;
     unreachable = error;
   }
-  const swept = await sweepLeftovers(docker);
-  const total = swept.containers + swept.networks + swept.processes + swept.folders;
-  if (total > 0) {
-    process.stderr.write(
-      `labs: removed what runners that died left behind: ${swept.containers} container(s), ` +
-        `${swept.networks} network(s), ${swept.processes} process(es), ${swept.folders} folder(s)\n`,
-    );
-  }
+  await sweepDeadRunners(docker);
   if (requested === "docker" && unreachable) throw unreachable;
   if (requested) return requested;
   if (docker) return "docker";
@@ -34,4 +27,16 @@ export async function prepareRunner(requested: SandboxKind | undefined): Promise
       "fine for your own code, never for code you do not trust. See docs/security.md.\n",
   );
   return "process";
+}
+
+/** Removes what dead runners on this host left behind, and says so on stderr when there was any. */
+export async function sweepDeadRunners(docker: Docker | undefined): Promise<void> {
+  const swept = await sweepLeftovers(docker);
+  const total = swept.containers + swept.networks + swept.processes + swept.folders;
+  if (total > 0) {
+    process.stderr.write(
+      `labs: removed what runners that died left behind: ${swept.containers} container(s), ` +
+        `${swept.networks} network(s), ${swept.processes} process(es), ${swept.folders} folder(s)\n`,
+    );
+  }
 }

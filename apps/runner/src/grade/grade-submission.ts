@@ -36,6 +36,11 @@ export interface GradeRequest {
    * network) or `process` (a child process: for trusted code only; see docs/security.md).
    */
   sandbox?: SandboxKind;
+  /**
+   * Stops the grade early (a worker lost its lease, or is shutting down): the running stage is cut short
+   * where it can be (the grader suite), the grade tears down, and gradeSubmission throws the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export type SandboxKind = "docker" | "process";
@@ -46,7 +51,8 @@ const learnerLimits = { memoryLimitMb: 512, cpus: 1, pidsLimit: 256, scratchMb: 
 /**
  * grade(lab, submission) -> result. The stages run in order, each in its own module; whatever a stage
  * created is torn down at the end, whether the grade passed, failed, timed out or crashed.
- * Throws only for problems of the runner's machine (e.g. Docker unreachable), never for the learner's code.
+ * Throws only for problems of the runner's machine (e.g. Docker unreachable), never for the learner's code,
+ * and when `signal` aborts.
  */
 export async function gradeSubmission(request: GradeRequest): Promise<GradeResult> {
   const clock = new StageClock();
@@ -62,6 +68,8 @@ export async function gradeSubmission(request: GradeRequest): Promise<GradeResul
     await clock.time("teardown_ms", () => resources.disposeAsync());
     untrack();
   }
+  // Aborted while a stage returned early (e.g. a type error): still not a result anyone should keep.
+  request.signal?.throwIfAborted();
   return { ...result, timings: clock.snapshot() };
 }
 
@@ -73,6 +81,7 @@ async function runStages(
     onProgress = () => {},
     gradeId = randomUUID(),
     sandbox: sandboxKind = "docker",
+    signal,
   }: GradeRequest,
   clock: StageClock,
   resources: AsyncDisposableStack,
@@ -80,13 +89,17 @@ async function runStages(
   parts: () => ResultParts,
 ): Promise<GradeResult> {
   const { manifest } = lab;
+  // Checked between stages: whatever a stage created is on `resources` by then, so the teardown gets it all.
+  const stopIfAborted = () => signal?.throwIfAborted();
 
+  stopIfAborted();
   onProgress({ type: "stage", stage: "validate" });
   const problems = await clock.time("validate_ms", () => validateSubmission(submission, manifest));
   if (problems.length > 0) {
     const lines = problems.map((problem) => `- ${problem.path}: ${problem.reason}`);
     return errorResult(parts(), `Your submission was not accepted:\n${lines.join("\n")}`);
   }
+  stopIfAborted();
   onProgress({ type: "stage", stage: "workspace" });
   const workspace = resources.use(buildWorkspace(lab, submission, labsNodeModules));
 
@@ -103,6 +116,7 @@ async function runStages(
   }
 
   let started: LabServices | undefined;
+  stopIfAborted();
   if (needsServices) {
     try {
       started = resources.use(
@@ -122,12 +136,14 @@ async function runStages(
       services[service.name] = { image: service.image, version: service.version };
   }
 
+  stopIfAborted();
   onProgress({ type: "stage", stage: "typecheck" });
   const typeProblems = await clock.time("typecheck_ms", () => typecheckLearnerCode(workspace.dir));
   if (typeProblems.length > 0) {
     return errorResult(parts(), `Your code does not compile:\n${formatTypeProblems(typeProblems)}`);
   }
 
+  stopIfAborted();
   onProgress({ type: "stage", stage: "start" });
   const callTimeoutMs = manifest.callTimeoutSeconds * 1000;
   const sandbox: LearnerSandbox =
@@ -196,13 +212,19 @@ async function runStages(
     },
     learner: firstLearner,
   };
+  stopIfAborted();
   onProgress({ type: "stage", stage: "run" });
   const suite = await clock.time("run_ms", () =>
-    runGraderSuite(lab, context, onProgress, {
-      ms: manifest.timeLimitSeconds * 1000,
-      onExpire: () => learners[Symbol.asyncDispose](),
-    }),
+    runGraderSuite(
+      lab,
+      context,
+      onProgress,
+      { ms: manifest.timeLimitSeconds * 1000, onExpire: () => learners[Symbol.asyncDispose]() },
+      signal,
+    ),
   );
+  // A suite cut short by the signal says nothing about the learner's code.
+  stopIfAborted();
   const hang = learners.hang;
   const hangMessage = suite.timedOut
     ? `Timed out after ${manifest.timeLimitSeconds} s: the grader suite did not finish within the lab's time limit.`

@@ -46,15 +46,18 @@ export interface SuiteOutcome {
 
 /**
  * Stage 6: runs the lab's grader suite with vitest, in the runner (never in the learner's process). The
- * suite reaches the learner's code and the services through the grading context.
+ * suite reaches the learner's code and the services through the grading context. When the deadline
+ * passes or `signal` aborts, `onExpire` stops the learner's code and the run is cancelled.
  */
 export async function runGraderSuite(
   lab: Lab,
   context: GradingContext,
   onProgress: ProgressListener,
   deadline: { ms: number; onExpire: () => Promise<void> },
+  signal?: AbortSignal,
 ): Promise<SuiteOutcome> {
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const handlersBefore = signalHandlers();
   const vitest = await createVitest(
     "test",
     {
@@ -74,6 +77,8 @@ export async function runGraderSuite(
                 name: outcome.name,
                 status: outcome.status,
                 durationMs: outcome.durationMs,
+                ...(outcome.message !== undefined && { message: outcome.message }),
+                ...(outcome.taskId !== undefined && { taskId: outcome.taskId }),
               });
           },
         },
@@ -91,12 +96,16 @@ export async function runGraderSuite(
     { logLevel: "silent" },
     { stdout: discard, stderr: discard },
   );
+  removeSignalHandlersAddedSince(handlersBefore);
   let timedOut = false;
+  const stop = () => void deadline.onExpire().then(() => vitest.cancelCurrentRun("keyboard-input"));
   const timer = setTimeout(() => {
     timedOut = true;
-    void deadline.onExpire().then(() => vitest.cancelCurrentRun("keyboard-input"));
+    stop();
   }, deadline.ms);
+  signal?.addEventListener("abort", stop);
   try {
+    signal?.throwIfAborted();
     await vitest.start();
     const modules = [...vitest.state.getTestModules()].sort(
       (a, b) => lab.graderFiles.indexOf(a.moduleId) - lab.graderFiles.indexOf(b.moduleId),
@@ -113,7 +122,26 @@ export async function runGraderSuite(
     };
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
     await vitest.close();
+  }
+}
+
+/**
+ * vitest's node API exits the process shortly after SIGINT/SIGTERM while it is open. The runner decides
+ * what those signals mean (the CLI tears grades down first; the worker also releases its jobs), so the
+ * handlers createVitest adds are removed again.
+ */
+const stopSignals = ["SIGINT", "SIGTERM"] as const;
+
+function signalHandlers(): Map<NodeJS.Signals, Set<NodeJS.SignalsListener>> {
+  return new Map(stopSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+}
+
+function removeSignalHandlersAddedSince(before: Map<NodeJS.Signals, Set<NodeJS.SignalsListener>>): void {
+  for (const signal of stopSignals) {
+    for (const listener of process.listeners(signal))
+      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
   }
 }
 

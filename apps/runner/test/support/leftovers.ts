@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import Docker from "dockerode";
 
 /**
@@ -39,4 +41,20 @@ export async function countManagedContainersOf(image: string): Promise<number> {
     filters: { label: ["dev.backend-labs.managed=true"] },
   });
   return containers.filter((container) => container.Image === image).length;
+}
+
+/** Containers and networks labelled as made by the runner process `pid` on this host. */
+export async function leftoversOfRunner(pid: number): Promise<{ containers: number; networks: number }> {
+  const docker = new Docker();
+  const filters = { label: ["dev.backend-labs.runner"] };
+  const ours = (labels: Record<string, string> | undefined) =>
+    labels?.["dev.backend-labs.runner"]?.startsWith(`${hostname()}:${pid}:`) === true;
+  const containers = (await docker.listContainers({ all: true, filters })).filter((c) => ours(c.Labels));
+  const networks = (await docker.listNetworks({ filters })).filter((n) => ours(n.Labels));
+  return { containers: containers.length, networks: networks.length };
+}
+
+/** The scratch folders of the runner process `pid`. */
+export function scratchFoldersOf(pid: number): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith(`backend-labs-runner-${pid}-`));
 }

@@ -18,6 +18,17 @@ export function loadSchemaEngine(): Promise<SchemaEngineClass> {
   return loading;
 }
 
+/**
+ * The part of the WebAssembly global used here. Node has the global, but only lib "dom" declares its
+ * types, and this file is type-checked by packages with and without it.
+ */
+interface WebAssemblyApi {
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, Record<string, unknown>>,
+  ): Promise<{ instance: { exports: Record<string, unknown> } }>;
+}
+
 /** Where the engine writes a Rust panic's message before it aborts; Prisma's CLI keeps the same global. */
 interface PanicRegistry {
   set_message(message: string): void;
@@ -32,9 +43,10 @@ async function instantiate(): Promise<SchemaEngineClass> {
   const require = createRequire(import.meta.url);
   const bindingsFile = require.resolve("@prisma/schema-engine-wasm/schema_engine_bg");
   const wasm = await readFile(path.join(path.dirname(bindingsFile), "schema_engine_bg.wasm"));
-  const { instance } = await WebAssembly.instantiate(wasm, {
+  const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  const { instance } = await webAssembly.instantiate(wasm, {
     "./schema_engine_bg.js": withUnrefTimers(bindings),
-  } as Parameters<typeof WebAssembly.instantiate>[1]);
+  });
   bindings.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();
   return bindings.SchemaEngine;
