@@ -1,0 +1,121 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { expect, type Page, test } from "@playwright/test";
+import { recordForeignRequests } from "./local-requests-only.ts";
+
+const labId = "concurrent-transfers";
+const labDir = fileURLToPath(new URL("../../../labs/03-databases/concurrent-transfers/", import.meta.url));
+const solution = readFileSync(`${labDir}solution/src/bank.ts`, "utf8");
+const starter = readFileSync(`${labDir}starter/src/bank.ts`, "utf8");
+/** A line only the solution has: if a page ever served it before the learner typed it, it leaked. */
+const solutionOnlyLine = solution
+  .split("\n")
+  .map((line) => line.trim())
+  .find((line) => line.length > 40 && !starter.includes(line))!;
+/** The first line where the solution differs from the starter: near the top, so on screen. */
+const firstChangedLine = solution
+  .split("\n")
+  .find((line, index) => line !== starter.split("\n")[index])!
+  .trim();
+
+/** Select all and paste, as a learner would (typing would let Monaco auto-indent every line). */
+async function pasteIntoEditor(page: Page, content: string): Promise<void> {
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.evaluate((text) => navigator.clipboard.writeText(text), content);
+  await page.locator(".monaco-editor").first().click();
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.press("ControlOrMeta+V");
+}
+
+/** The learner's saved draft, read through the app's own API with the browser's session. */
+async function savedDraft(page: Page): Promise<Record<string, string> | undefined> {
+  const input = encodeURIComponent(JSON.stringify({ labId }));
+  const response = await page.request.get(`/api/trpc/draft.get?input=${input}`);
+  const body = (await response.json()) as { result?: { data?: { files?: Record<string, string> } | null } };
+  return body.result?.data?.files;
+}
+
+test("a new learner signs up, fails a run, fixes the code, passes, and sees it on the roadmap", async ({
+  page,
+}, testInfo) => {
+  const foreignRequests = await recordForeignRequests(page);
+  const servedBodies: string[] = [];
+  page.on("response", (response) => {
+    const type = response.headers()["content-type"] ?? "";
+    if (/json|html|javascript|text/.test(type))
+      void response.text().then(
+        (body) => servedBodies.push(body),
+        () => {},
+      );
+  });
+
+  await page.goto("/");
+  await expect(page.getByRole("heading", { name: "The backend roadmap, lab by lab" })).toBeVisible();
+  for (let section = 1; section <= 12; section++)
+    await expect(page.getByTestId(`section-${section}`)).toBeVisible();
+
+  const email = `learner-${Date.now()}@example.com`;
+  await page.getByRole("link", { name: "Sign up" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(email);
+  await expect(page.getByTestId("section-3-progress")).toContainText("0/");
+
+  await page.getByTestId(`lab-card-${labId}`).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Concurrent Money Transfers" })).toBeVisible();
+  await expect(page.locator(".monaco-editor").first()).toBeVisible({ timeout: 60_000 });
+
+  // The starter fails: each failing test shows its message and its task.
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await expect(page.getByTestId("step-queued")).toBeVisible();
+  const summary = page.getByTestId("result-summary");
+  await expect(summary).toHaveAttribute("data-status", /fail|error/, { timeout: 120_000 });
+  await expect(page.getByTestId("step-done")).toHaveAttribute("data-state", "done");
+  const failing = page.locator('[data-testid="test-row"][data-status="fail"]');
+  await expect(failing.first()).toBeVisible();
+  await expect(failing.first().locator(".task-link")).toContainText(/Task \d+:/);
+  expect(servedBodies.some((body) => body.includes(solutionOnlyLine))).toBe(false);
+
+  // The learner writes the fix in Monaco; the draft saves itself.
+  await pasteIntoEditor(page, solution);
+  await expect(page.getByTestId("save-state")).toHaveText("All changes saved", { timeout: 20_000 });
+  expect((await savedDraft(page))?.["src/bank.ts"]).toBe(solution);
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await expect(summary).toHaveAttribute("data-status", "pass", { timeout: 120_000 });
+  await expect(summary).toContainText(/All \d+ tests passed/);
+  await expect(page.locator('[data-testid="test-row"][data-status="pass"]').first()).toBeVisible();
+  await expect(page.getByTestId("submission-history").getByRole("button")).toHaveCount(2);
+
+  const screenshot = testInfo.outputPath("lab-page.png");
+  await page.screenshot({ path: screenshot, fullPage: false });
+  await testInfo.attach("lab-page", { path: screenshot, contentType: "image/png" });
+
+  // Progress follows: the lab is passed on the roadmap, and the work is still there tomorrow.
+  await page.goto("/");
+  await expect(page.getByTestId(`lab-card-${labId}`).locator("[data-progress]")).toHaveAttribute(
+    "data-progress",
+    "passed",
+  );
+  await expect(page.getByTestId("section-3-progress")).toContainText("1/");
+  await page.goto(`/labs/${labId}`);
+  await expect(page.locator(".monaco-editor .view-lines").first()).toContainText(firstChangedLine, {
+    timeout: 60_000,
+  });
+
+  expect(foreignRequests).toEqual([]);
+});
+
+test("a visitor can read a lab and edit code, but must sign up to run it", async ({ page }) => {
+  const foreignRequests = await recordForeignRequests(page);
+  await page.goto(`/labs/${labId}`);
+  await expect(page.getByRole("button", { name: "Run", exact: true })).toBeDisabled();
+  await expect(page.getByRole("link", { name: "Create an account" })).toBeVisible();
+  await page
+    .getByRole("button", { name: /Show a hint/ })
+    .first()
+    .click();
+  await expect(page.getByText("Hint 1:").first()).toBeVisible();
+  await expect(page.locator(".monaco-editor").first()).toBeVisible({ timeout: 60_000 });
+  expect(foreignRequests).toEqual([]);
+});

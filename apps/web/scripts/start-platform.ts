@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// `pnpm start`: the whole platform on one machine. Postgres (embedded unless DATABASE_URL is set), its
+// migrations, the web app (built first when its sources changed) and runner workers, until Ctrl+C.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { applyMigrations } from "@backend-labs/db/apply-migrations";
+import { startEmbeddedPostgres } from "@backend-labs/db/embedded-postgres";
+import { needsBuild } from "./build-freshness.ts";
+import { repoRoot, waitForHttp } from "./platform-paths.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: "string", default: process.env.PORT ?? "3000" },
+    host: { type: "string", default: "127.0.0.1" },
+    workers: { type: "string", default: "1" },
+    "data-dir": { type: "string", default: process.env.BACKEND_LABS_DATA_DIR ?? ".data/postgres" },
+    dev: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (flags.help) {
+  process.stdout.write(
+    "usage: pnpm start [--port 3000] [--host 127.0.0.1] [--workers 1] [--data-dir .data/postgres] [--dev]\n" +
+      "  Starts Postgres (embedded, data in .data/postgres, unless DATABASE_URL is set), applies migrations,\n" +
+      "  builds and starts the web app, and starts runner workers (they need Docker).\n",
+  );
+  process.exit(0);
+}
+const port = Number(flags.port);
+const workers = Number(flags.workers);
+if (!Number.isInteger(port) || port < 1 || port > 65_535)
+  fail(`--port must be a port number, not "${flags.port}"`);
+if (!Number.isInteger(workers) || workers < 0 || workers > 16)
+  fail(`--workers must be 0 to 16, not "${flags.workers}"`);
+
+const webDir = join(repoRoot, "apps/web");
+const children: ChildProcess[] = [];
+let stopDatabase: () => Promise<void> = async () => {};
+let stopping = false;
+
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    log("stopping…");
+    await Promise.all(children.map((child) => terminate(child)));
+    await stopDatabase();
+  }
+  process.exit(code);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stop(0));
+
+let databaseUrl = process.env.DATABASE_URL;
+if (databaseUrl) {
+  log("using the database in DATABASE_URL");
+} else {
+  const dataDir = resolve(repoRoot, flags["data-dir"]);
+  log(`starting embedded Postgres (data in ${dataDir})…`);
+  const embedded = await startEmbeddedPostgres({ dataDir });
+  stopDatabase = () => embedded.stop();
+  databaseUrl = embedded.url;
+}
+const { applied } = await applyMigrations(databaseUrl);
+log(applied.length > 0 ? `applied migrations: ${applied.join(", ")}` : "database schema is up to date");
+
+const env = {
+  ...process.env,
+  DATABASE_URL: databaseUrl,
+  BACKEND_LABS_LABS_DIR: process.env.BACKEND_LABS_LABS_DIR ?? join(repoRoot, "labs"),
+  NEXT_TELEMETRY_DISABLED: "1",
+};
+const nextBin = join(webDir, "node_modules/next/dist/bin/next");
+if (!flags.dev && needsBuild(webDir)) {
+  log("building the web app (after source changes only; about a minute)…");
+  const build = spawn(process.execPath, [nextBin, "build"], { cwd: webDir, env, stdio: "inherit" });
+  const code = await new Promise<number | null>((resolve) => build.once("exit", resolve));
+  if (code !== 0) await stop(1);
+}
+const web = spawn(
+  process.execPath,
+  [nextBin, flags.dev ? "dev" : "start", "--port", String(port), "--hostname", flags.host],
+  { cwd: webDir, env: { ...env, NODE_ENV: flags.dev ? "development" : "production" }, stdio: "inherit" },
+);
+children.push(web);
+web.once("exit", (code) => {
+  if (!stopping) {
+    log(`the web app stopped (exit ${code}); stopping the platform`);
+    void stop(code ?? 1);
+  }
+});
+
+const runnerCli = join(repoRoot, "apps/runner/src/cli/main.ts");
+for (let index = 0; index < workers; index++) {
+  const worker = spawn(process.execPath, [runnerCli, "worker"], { cwd: repoRoot, env, stdio: "inherit" });
+  children.push(worker);
+  worker.once("exit", (code) => {
+    if (!stopping) {
+      log(
+        `runner worker ${index + 1} stopped (exit ${code}): runs stay queued until a worker runs. ` +
+          "Workers need Docker (on Debian: bash infra/docker/start-dockerd.sh), then restart `pnpm start`.",
+      );
+    }
+  });
+}
+
+const url = `http://${flags.host === "0.0.0.0" ? "127.0.0.1" : flags.host}:${port}`;
+await waitForHttp(`${url}/api/trpc/auth.me`, 120_000);
+log(`Backend Labs is running at ${url}  (Ctrl+C stops it)`);
+if (!existsSync(join(repoRoot, "labs/node_modules")))
+  log("warning: labs/node_modules is missing: run `pnpm install`");
+
+function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+function log(message: string): void {
+  process.stderr.write(`backend-labs: ${message}\n`);
+}
+
+function fail(message: string): never {
+  log(message);
+  process.exit(2);
+}

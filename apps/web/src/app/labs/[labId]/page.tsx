@@ -1,0 +1,58 @@
+import { TRPCError } from "@trpc/server";
+import { type Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { Instructions } from "../../../components/lab/instructions.tsx";
+import { LabWorkbench } from "../../../components/lab/lab-workbench.tsx";
+import { TaskHints } from "../../../components/lab/task-hints.tsx";
+import { LabMeta } from "../../../components/roadmap/lab-meta.tsx";
+import { serverCaller } from "../../../server/trpc/server-caller.ts";
+
+export const dynamic = "force-dynamic";
+
+interface LabPageProps {
+  params: Promise<{ labId: string }>;
+}
+
+async function loadLab(labId: string) {
+  const caller = await serverCaller();
+  try {
+    const [lab, user] = await Promise.all([caller.lab.get({ labId }), caller.auth.me()]);
+    const draft = user ? await caller.draft.get({ labId }) : null;
+    return { lab, user, draft };
+  } catch (error) {
+    if (error instanceof TRPCError && (error.code === "NOT_FOUND" || error.code === "BAD_REQUEST"))
+      notFound();
+    throw error;
+  }
+}
+
+export async function generateMetadata({ params }: LabPageProps): Promise<Metadata> {
+  const { lab } = await loadLab((await params).labId);
+  return { title: lab.title };
+}
+
+export default async function LabPage({ params }: LabPageProps) {
+  const { lab, user, draft } = await loadLab((await params).labId);
+  return (
+    <main className="lab-page">
+      <section className="lab-brief">
+        <p className="muted">
+          <Link href="/">Roadmap</Link> / {lab.section.number}. {lab.section.name}
+        </p>
+        <h1>{lab.title}</h1>
+        <LabMeta {...lab} progress={user ? lab.progress : undefined} />
+        <Instructions markdown={lab.instructions} />
+        <h2>Tasks and hints</h2>
+        <TaskHints tasks={lab.tasks} />
+      </section>
+      <LabWorkbench
+        labId={lab.id}
+        starterFiles={lab.files}
+        draftFiles={draft?.files ?? null}
+        tasks={lab.tasks.map(({ id, title }) => ({ id, title }))}
+        signedIn={user !== null}
+      />
+    </main>
+  );
+}

@@ -1,0 +1,32 @@
+import Link from "next/link";
+import { serverCaller } from "../../server/trpc/server-caller.ts";
+import { SignOutButton } from "./sign-out-button.tsx";
+
+export async function SiteHeader() {
+  const user = await (await serverCaller()).auth.me();
+  return (
+    <header className="site-header">
+      <Link href="/" className="brand">
+        Backend Labs
+      </Link>
+      <nav>
+        {user?.role === "instructor" && <Link href="/instructor">Instructor</Link>}
+        {user ? (
+          <>
+            <span className="muted" data-testid="signed-in-as">
+              {user.email}
+            </span>
+            <SignOutButton />
+          </>
+        ) : (
+          <>
+            <Link href="/sign-in">Sign in</Link>
+            <Link href="/sign-up" className="button">
+              Sign up
+            </Link>
+          </>
+        )}
+      </nav>
+    </header>
+  );
+}

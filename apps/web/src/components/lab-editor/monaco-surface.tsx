@@ -1,0 +1,90 @@
+"use client";
+
+import { useEffect, useRef, useState } from "react";
+import type { editor } from "monaco-editor";
+import { defineEditorTheme, editorThemeName } from "./editor-theme.ts";
+import { type LabEditorFile } from "./lab-editor-file.ts";
+import { monaco } from "./monaco-environment.ts";
+import styles from "./lab-editor.module.css";
+import { useLabModels } from "./use-lab-models.ts";
+import { useTypeLibraries } from "./use-type-libraries.ts";
+
+export interface MonacoSurfaceProps {
+  labId: string;
+  files: readonly LabEditorFile[];
+  activePath: string | undefined;
+  onChange: (path: string, content: string) => void;
+  onRun?: (() => void) | undefined;
+}
+
+const readOnlyMessage = { value: "This file is part of the lab and cannot be changed." };
+
+/** The Monaco part of LabEditor, loaded on demand: it pulls in the whole editor. */
+export default function MonacoSurface({ labId, files, activePath, onChange, onRun }: MonacoSurfaceProps) {
+  const hostRef = useRef<HTMLDivElement>(null);
+  const [codeEditor, setCodeEditor] = useState<editor.IStandaloneCodeEditor>();
+  const onRunRef = useRef(onRun);
+  useEffect(() => {
+    onRunRef.current = onRun;
+  });
+
+  useEffect(() => {
+    if (!hostRef.current) return;
+    defineEditorTheme();
+    const created = monaco.editor.create(hostRef.current, {
+      model: null,
+      theme: editorThemeName,
+      automaticLayout: true,
+      fontFamily:
+        'ui-monospace, SFMono-Regular, "Cascadia Code", Menlo, Consolas, "Liberation Mono", monospace',
+      fontSize: 14,
+      tabSize: 2,
+      minimap: { enabled: false },
+      scrollBeyondLastLine: false,
+      readOnlyMessage,
+    });
+    created.addAction({
+      id: "backend-labs.run",
+      label: "Run the lab's tests",
+      keybindings: [monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter],
+      run: () => onRunRef.current?.(),
+    });
+    setCodeEditor(created);
+    return () => created.dispose();
+  }, []);
+
+  const models = useLabModels(labId, files, onChange);
+  const activeFile = files.find((file) => file.path === activePath);
+  const activeModel = activeFile && models?.get(activeFile.path);
+  const readOnly = !activeFile?.editable;
+  const viewStates = useRef(new Map<string, editor.ICodeEditorViewState | null>());
+
+  useEffect(() => {
+    if (!codeEditor || !activeModel) return;
+    const shown = codeEditor.getModel();
+    if (shown === activeModel) return;
+    if (shown) viewStates.current.set(shown.uri.toString(), codeEditor.saveViewState());
+    codeEditor.setModel(activeModel);
+    const saved = viewStates.current.get(activeModel.uri.toString());
+    if (saved) codeEditor.restoreViewState(saved);
+    // Focus follows a tab switch, not the first render: the page may want the focus elsewhere.
+    if (shown) codeEditor.focus();
+  }, [codeEditor, activeModel]);
+
+  useEffect(() => {
+    codeEditor?.updateOptions({ readOnly });
+  }, [codeEditor, readOnly]);
+
+  const typesStatus = useTypeLibraries(labId);
+
+  return (
+    <div className={styles.surface}>
+      <div ref={hostRef} className={styles.editorHost} data-testid="lab-editor-monaco" />
+      {typesStatus !== "ready" && (
+        <div className={styles.typesStatus} role="status">
+          {typesStatus === "loading" ? "Loading type definitions…" : "Type definitions unavailable"}
+        </div>
+      )}
+    </div>
+  );
+}

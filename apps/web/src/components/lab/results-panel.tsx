@@ -1,0 +1,128 @@
+"use client";
+
+import type { GradingEvent } from "@backend-labs/grading-queue";
+import { useQuery } from "@tanstack/react-query";
+import { useSubscription } from "@trpc/tanstack-react-query";
+import { useEffect, useRef, useState } from "react";
+import { useTRPC } from "../../lib/trpc.tsx";
+import { type RunStepKey, runSteps, stepOfStage } from "./stage-labels.ts";
+import { TestResultList, type TestRow, testRowsOf } from "./test-result-list.tsx";
+
+export interface ResultsPanelProps {
+  submissionId: string | null;
+  tasks: { id: number; title: string }[];
+  onFinished?: () => void;
+}
+
+/** Live progress of one run (over a tRPC subscription), then its full result. */
+export function ResultsPanel({ submissionId, tasks, onFinished }: ResultsPanelProps) {
+  // The parent keys this panel by submission id: a new run starts from an empty list.
+  const [events, setEvents] = useState<{ id: string; event: GradingEvent }[]>([]);
+
+  const trpc = useTRPC();
+  const subscription = useSubscription(
+    trpc.submission.watch.subscriptionOptions(submissionId ? { id: submissionId } : { id: "" }, {
+      enabled: submissionId !== null,
+      onData: ({ id, data }) =>
+        setEvents((current) =>
+          current.some((entry) => entry.id === id) ? current : [...current, { id, event: data }],
+        ),
+    }),
+  );
+  const finished = events.some(({ event }) => event.type === "finished");
+  const submission = useQuery(
+    trpc.submission.get.queryOptions(
+      { id: submissionId ?? "" },
+      { enabled: submissionId !== null && finished },
+    ),
+  );
+  // Once per run: the parent refreshes progress and history when a result arrives.
+  const notifiedFor = useRef<string | null>(null);
+  useEffect(() => {
+    if (!finished || notifiedFor.current === submissionId) return;
+    notifiedFor.current = submissionId;
+    onFinished?.();
+  }, [finished, submissionId, onFinished]);
+
+  if (!submissionId) {
+    return (
+      <section className="results-panel" data-testid="results-panel">
+        <p className="muted">
+          Press Run (or Ctrl+Enter) to grade your code. Results appear here as tests finish.
+        </p>
+      </section>
+    );
+  }
+
+  const step = currentStep(events.map(({ event }) => event));
+  const result = submission.data?.result ?? null;
+  const liveTests: TestRow[] = events.flatMap(({ event }) =>
+    event.type === "test"
+      ? [
+          {
+            name: event.name,
+            status: event.status,
+            message: event.message,
+            taskId: event.taskId,
+            durationMs: event.durationMs,
+          },
+        ]
+      : [],
+  );
+  const rows = result ? testRowsOf(result) : liveTests;
+  const retrying = events.filter(({ event }) => event.type === "retrying").at(-1)?.event;
+
+  return (
+    <section className="results-panel" data-testid="results-panel" aria-live="polite">
+      <ol className="run-steps">
+        {runSteps.map((candidate, index) => {
+          const reached = runSteps.findIndex((entry) => entry.key === step);
+          const state = index < reached || step === "done" ? "done" : index === reached ? "current" : "todo";
+          return (
+            <li
+              key={candidate.key}
+              className={`run-step ${state}`}
+              data-testid={`step-${candidate.key}`}
+              data-state={state}
+            >
+              {candidate.label}
+            </li>
+          );
+        })}
+      </ol>
+      {subscription.status === "error" && (
+        <p className="form-error">Lost the live connection: {subscription.error?.message}. Reconnecting…</p>
+      )}
+      {retrying?.type === "retrying" && !finished && <p className="notice">{retrying.reason}</p>}
+      {result && (
+        <p
+          className={`result-summary status-${result.status}`}
+          data-testid="result-summary"
+          data-status={result.status}
+        >
+          {summaryText(result.status, rows)}
+        </p>
+      )}
+      {result?.status === "error" && result.message && <pre className="result-message">{result.message}</pre>}
+      <TestResultList rows={rows} tasks={tasks} />
+    </section>
+  );
+}
+
+function currentStep(events: GradingEvent[]): RunStepKey {
+  let step: RunStepKey = "queued";
+  for (const event of events) {
+    if (event.type === "finished") return "done";
+    if (event.type === "stage") step = stepOfStage(event.stage);
+    if (event.type === "test") step = "tests";
+    if (event.type === "retrying") step = "queued";
+  }
+  return step;
+}
+
+function summaryText(status: "pass" | "fail" | "error", rows: TestRow[]): string {
+  const passed = rows.filter((row) => row.status === "pass").length;
+  if (status === "pass") return `All ${rows.length} tests passed.`;
+  if (status === "error" && rows.length === 0) return "Your code could not be graded:";
+  return `${passed} of ${rows.length} tests passed.`;
+}

@@ -1,0 +1,79 @@
+import { Prisma, type Role } from "@backend-labs/db";
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { clearedSessionCookie, sessionCookie } from "../../auth/cookies.ts";
+import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.ts";
+import { createSession, deleteSession } from "../../auth/session-store.ts";
+import { type Context } from "../context.ts";
+import { publicProcedure, router } from "../init.ts";
+
+const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, "That email address is too long.")
+  .pipe(z.email("Enter a valid email address."));
+
+const credentials = z.object({
+  email,
+  password: z.string().min(1, "Enter your password.").max(200, "Passwords are at most 200 characters."),
+});
+
+const newCredentials = credentials.extend({
+  password: z
+    .string()
+    .min(10, "Use at least 10 characters.")
+    .max(200, "Passwords are at most 200 characters."),
+});
+
+async function startSession(ctx: Context, found: { id: string; email: string; role: Role }) {
+  const user = await withConfiguredRole(ctx, found);
+  const { token, expiresAt } = await createSession(ctx.db.prisma, user.id, ctx.limits.sessionDays);
+  ctx.http.setCookie(sessionCookie(token, expiresAt, ctx.http.secureCookies));
+  return { id: user.id, email: user.email, role: user.role };
+}
+
+/** Accounts listed in BACKEND_LABS_INSTRUCTOR_EMAILS become instructors when they sign up or in. */
+async function withConfiguredRole<T extends { id: string; email: string; role: Role }>(
+  ctx: Context,
+  user: T,
+): Promise<T> {
+  if (user.role === "instructor" || !ctx.instructorEmails.has(user.email)) return user;
+  await ctx.db.prisma.user.update({ where: { id: user.id }, data: { role: "instructor" } });
+  return { ...user, role: "instructor" };
+}
+
+export const authRouter = router({
+  me: publicProcedure.query(({ ctx }) => ctx.user ?? null),
+
+  signUp: publicProcedure.input(newCredentials).mutation(async ({ ctx, input }) => {
+    const passwordHash = await hashPassword(input.password);
+    try {
+      const user = await ctx.db.prisma.user.create({ data: { email: input.email, passwordHash } });
+      return await startSession(ctx, user);
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+        throw new TRPCError({
+          code: "CONFLICT",
+          message: "An account with this email already exists. Sign in instead.",
+        });
+      }
+      throw error;
+    }
+  }),
+
+  signIn: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
+    const user = await ctx.db.prisma.user.findUnique({ where: { email: input.email } });
+    const valid = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash), input.password);
+    if (!user || !valid) {
+      throw new TRPCError({ code: "UNAUTHORIZED", message: "Wrong email or password." });
+    }
+    return startSession(ctx, user);
+  }),
+
+  signOut: publicProcedure.mutation(async ({ ctx }) => {
+    if (ctx.http.sessionToken) await deleteSession(ctx.db.prisma, ctx.http.sessionToken);
+    ctx.http.setCookie(clearedSessionCookie(ctx.http.secureCookies));
+    return { signedOut: true };
+  }),
+});

@@ -1,0 +1,106 @@
+import { enqueueSubmission, followSubmissionEvents } from "@backend-labs/grading-queue";
+import { tracked, TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { browserResult, testCounts } from "../../labs/browser-result.ts";
+import { editableFiles, filesInput } from "../../labs/editable-files.ts";
+import { type Context } from "../context.ts";
+import { learnerProcedure, router } from "../init.ts";
+import { requireLab } from "./draft-router.ts";
+import { labId } from "./lab-router.ts";
+
+const submissionId = z.uuid("not a submission id");
+
+/** A submission the caller may see: their own, or anyone's for an instructor. */
+async function visibleSubmission(ctx: Context & { user: NonNullable<Context["user"]> }, id: string) {
+  const submission = await ctx.db.prisma.submission.findUnique({ where: { id } });
+  if (!submission) throw new TRPCError({ code: "NOT_FOUND", message: "There is no such submission." });
+  if (submission.userId !== ctx.user.id && ctx.user.role !== "instructor") {
+    throw new TRPCError({ code: "FORBIDDEN", message: "This submission belongs to another learner." });
+  }
+  return submission;
+}
+
+/** Refuses a run when the learner has started too many lately or has too many waiting. */
+async function checkRunAllowance(ctx: Context & { user: NonNullable<Context["user"]> }): Promise<void> {
+  const { runsPerMinute, runsInFlight } = ctx.limits;
+  const since = new Date(Date.now() - 60_000);
+  const [recent, inFlight] = await Promise.all([
+    ctx.db.prisma.submission.findMany({
+      where: { userId: ctx.user.id, createdAt: { gt: since } },
+      select: { createdAt: true },
+      orderBy: { createdAt: "asc" },
+    }),
+    ctx.db.prisma.submission.count({ where: { userId: ctx.user.id, state: { not: "finished" } } }),
+  ]);
+  if (recent.length >= runsPerMinute) {
+    const oldest = recent[0]!.createdAt.getTime();
+    const waitSeconds = Math.max(1, Math.ceil((oldest + 60_000 - Date.now()) / 1000));
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `You can run your code ${runsPerMinute} times a minute. Try again in ${waitSeconds} s.`,
+    });
+  }
+  if (inFlight >= runsInFlight) {
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `You already have ${inFlight} run(s) waiting or running. Wait for one to finish.`,
+    });
+  }
+}
+
+export const submissionRouter = router({
+  run: learnerProcedure.input(z.object({ labId, files: filesInput })).mutation(async ({ ctx, input }) => {
+    const files = editableFiles(requireLab(ctx, input.labId), input.files);
+    await checkRunAllowance(ctx);
+    return enqueueSubmission(ctx.db.pool, { userId: ctx.user.id, labId: input.labId, files });
+  }),
+
+  list: learnerProcedure
+    .input(z.object({ labId, limit: z.number().int().min(1).max(50).default(20) }))
+    .query(async ({ ctx, input }) => {
+      const rows = await ctx.db.prisma.submission.findMany({
+        where: { userId: ctx.user.id, labId: input.labId },
+        orderBy: { createdAt: "desc" },
+        take: input.limit,
+        select: {
+          id: true,
+          createdAt: true,
+          finishedAt: true,
+          state: true,
+          resultStatus: true,
+          result: true,
+        },
+      });
+      return rows.map(({ result, ...row }) => ({ ...row, counts: testCounts(result) }));
+    }),
+
+  get: learnerProcedure.input(z.object({ id: submissionId })).query(async ({ ctx, input }) => {
+    const submission = await visibleSubmission(ctx, input.id);
+    return {
+      id: submission.id,
+      labId: submission.labId,
+      files: submission.files as Record<string, string>,
+      state: submission.state,
+      attempts: submission.attempts,
+      resultStatus: submission.resultStatus,
+      result: browserResult(submission.result),
+      createdAt: submission.createdAt,
+      finishedAt: submission.finishedAt,
+    };
+  }),
+
+  /**
+   * Live progress of one submission: first what already happened, then each event as the worker
+   * records it, until the grade finishes. Resumable: a reconnecting client sends the last event id.
+   */
+  watch: learnerProcedure
+    .input(z.object({ id: submissionId, lastEventId: z.string().regex(/^\d+$/).nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      await visibleSubmission(ctx, input.id);
+      const events = followSubmissionEvents(ctx.db.pool, ctx.events, input.id, {
+        ...(input.lastEventId && { afterEventId: input.lastEventId }),
+        ...(signal && { signal }),
+      });
+      for await (const stored of events) yield tracked(stored.id, stored.event);
+    }),
+});

@@ -1,0 +1,123 @@
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sessionCookieName } from "../src/server/auth/cookies.ts";
+import { startRouterHarness } from "./support/router-harness.ts";
+
+let harness: Awaited<ReturnType<typeof startRouterHarness>>;
+beforeAll(async () => {
+  harness = await startRouterHarness();
+});
+afterAll(() => harness[Symbol.asyncDispose]());
+
+async function trpcError(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  return error as TRPCError;
+}
+
+describe("sign up", () => {
+  it("creates a learner with an argon2id hash and sets an httpOnly, SameSite session cookie", async () => {
+    const { api, setCookies } = await harness.call();
+    const user = await api.auth.signUp({ email: "  Ada@Example.com ", password: "a long passphrase" });
+    expect(user).toMatchObject({ email: "ada@example.com", role: "learner" });
+    const stored = await harness.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(stored.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const cookie = setCookies.find((value) => value.startsWith(`${sessionCookieName}=`));
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).toMatch(/Path=\//);
+  });
+
+  it("refuses a second account for the same email, whatever its case", async () => {
+    await harness.signUp("grace@example.com");
+    const { api } = await harness.call();
+    const error = await trpcError(
+      api.auth.signUp({ email: "GRACE@example.com", password: "another passphrase" }),
+    );
+    expect(error.code).toBe("CONFLICT");
+  });
+
+  it("refuses short passwords and malformed emails with a message per field", async () => {
+    const { api } = await harness.call();
+    expect((await trpcError(api.auth.signUp({ email: "x@example.com", password: "short" }))).code).toBe(
+      "BAD_REQUEST",
+    );
+    expect(
+      (await trpcError(api.auth.signUp({ email: "not-an-email", password: "long enough pass" }))).code,
+    ).toBe("BAD_REQUEST");
+  });
+});
+
+describe("sign in and sign out", () => {
+  it("signs in with the right password only", async () => {
+    await harness.signUp("linus@example.com", "right password here");
+    const wrong = await harness.call();
+    const error = await trpcError(
+      wrong.api.auth.signIn({ email: "linus@example.com", password: "wrong password" }),
+    );
+    expect(error).toMatchObject({ code: "UNAUTHORIZED", message: "Wrong email or password." });
+    const unknown = await trpcError(
+      wrong.api.auth.signIn({ email: "nobody@example.com", password: "whatever12" }),
+    );
+    expect(unknown.message).toBe("Wrong email or password.");
+
+    const right = await harness.call();
+    await right.api.auth.signIn({ email: "linus@example.com", password: "right password here" });
+    expect(right.setCookies.some((cookie) => cookie.startsWith(`${sessionCookieName}=`))).toBe(true);
+  });
+
+  it("ends the session on the server: the old cookie no longer signs anyone in", async () => {
+    const { sessionToken } = await harness.signUp("margaret@example.com");
+    const signedIn = await harness.call({ sessionToken });
+    expect(await signedIn.api.auth.me()).toMatchObject({ email: "margaret@example.com" });
+
+    const { setCookies } = await harness.call({ sessionToken }).then(async (session) => {
+      await session.api.auth.signOut();
+      return session;
+    });
+    expect(setCookies.some((cookie) => /Max-Age=0/i.test(cookie))).toBe(true);
+    const replayed = await harness.call({ sessionToken });
+    expect(await replayed.api.auth.me()).toBeNull();
+    await expect(replayed.api.draft.get({ labId: "concurrent-transfers" })).rejects.toMatchObject({
+      code: "UNAUTHORIZED",
+    });
+  });
+});
+
+describe("roles", () => {
+  it("makes accounts named in BACKEND_LABS_INSTRUCTOR_EMAILS instructors, and nobody else", async () => {
+    const { user } = await harness.signUp("Named-Instructor@example.com");
+    expect(user.role).toBe("instructor");
+    const { user: learner } = await harness.signUp("plain-learner@example.com");
+    expect(learner.role).toBe("learner");
+  });
+});
+
+describe("CSRF protection", () => {
+  it("refuses a state-changing call without the CSRF token", async () => {
+    const { sessionToken } = await harness.signUp("csrf-victim@example.com");
+    const { api } = await harness.call({ sessionToken, csrf: false });
+    const error = await trpcError(api.draft.save({ labId: "concurrent-transfers", files: {} }));
+    expect(error.code).toBe("FORBIDDEN");
+    expect(error.message).toMatch(/CSRF token/);
+  });
+
+  it("refuses a state-changing call from another origin, even with a token", async () => {
+    const { api } = await harness.call({ origin: "https://evil.example" });
+    const error = await trpcError(
+      api.auth.signUp({ email: "evil@example.com", password: "long enough pass" }),
+    );
+    expect(error).toMatchObject({
+      code: "FORBIDDEN",
+      message: "requests from https://evil.example are not accepted",
+    });
+  });
+
+  it("lets reads through without a token", async () => {
+    const { api } = await harness.call({ csrf: false });
+    expect(await api.auth.me()).toBeNull();
+  });
+});

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startRouterHarness } from "./support/router-harness.ts";
+
+let harness: Awaited<ReturnType<typeof startRouterHarness>>;
+beforeAll(async () => {
+  harness = await startRouterHarness();
+});
+afterAll(() => harness[Symbol.asyncDispose]());
+
+it("lists all 12 sections with their labs, and no progress for visitors", async () => {
+  const { api } = await harness.call();
+  const roadmap = await api.lab.roadmap();
+  expect(roadmap.map((section) => section.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  const placed = roadmap.flatMap((section) => section.labs.map((lab) => lab.id)).sort();
+  expect(placed).toEqual(
+    harness.catalog
+      .current()
+      .labs.map((lab) => lab.manifest.id)
+      .sort(),
+  );
+  expect(roadmap.flatMap((section) => section.labs).every((lab) => lab.progress === "not-started")).toBe(
+    true,
+  );
+});
+
+it("moves a lab from not started to in progress (draft saved) to passed (a passing run), per lab and section", async () => {
+  const { sessionToken } = await harness.signUp("progress@example.com");
+  const { api } = await harness.call({ sessionToken });
+  const section = async () => (await api.lab.roadmap()).find((entry) => entry.number === 3)!;
+  expect((await section()).progress).toBe("not-started");
+
+  await api.draft.save({ labId: "concurrent-transfers", files: { "src/bank.ts": "// started" } });
+  expect((await api.lab.get({ labId: "concurrent-transfers" })).progress).toBe("in-progress");
+  expect((await section()).progress).toBe("in-progress");
+
+  const { id } = await api.submission.run({
+    labId: "concurrent-transfers",
+    files: { "src/bank.ts": "// done" },
+  });
+  await harness.db.pool.query(
+    "UPDATE submissions SET state = 'finished', result_status = 'pass' WHERE id = $1",
+    [id],
+  );
+  const after = await section();
+  expect(after.labs.find((lab) => lab.id === "concurrent-transfers")?.progress).toBe("passed");
+  expect(after.passed).toBe(1);
+  expect(after.progress).toBe(after.labs.length === 1 ? "passed" : "in-progress");
+});
+
+it("resets a draft back to the starter", async () => {
+  const { sessionToken } = await harness.signUp("reset@example.com");
+  const { api } = await harness.call({ sessionToken });
+  await api.draft.save({
+    labId: "cache-aside",
+    files: { [(await api.lab.get({ labId: "cache-aside" })).files[0]!.path]: "x" },
+  });
+  await api.draft.reset({ labId: "cache-aside" });
+  expect(await api.draft.get({ labId: "cache-aside" })).toBeNull();
+});

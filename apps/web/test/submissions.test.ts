@@ -1,0 +1,113 @@
+import { claimNextJob } from "@backend-labs/grading-queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRouterHarness } from "./support/router-harness.ts";
+
+const labId = "concurrent-transfers";
+let harness: Awaited<ReturnType<typeof startRouterHarness>>;
+
+beforeAll(async () => {
+  harness = await startRouterHarness({ runsPerMinute: 3, runsInFlight: 2 });
+});
+afterAll(() => harness[Symbol.asyncDispose]());
+
+async function learner(email: string) {
+  const { sessionToken } = await harness.signUp(email);
+  return (await harness.call({ sessionToken })).api;
+}
+
+describe("running code", () => {
+  it("queues the files as a submission with a queued event", async () => {
+    const api = await learner("runner@example.com");
+    const { id } = await api.submission.run({ labId, files: { "src/bank.ts": "export {};" } });
+    expect(await api.submission.get({ id })).toMatchObject({ state: "queued", attempts: 0, result: null });
+    const { rows } = await harness.db.pool.query(
+      "SELECT payload FROM submission_events WHERE submission_id = $1",
+      [id],
+    );
+    expect(rows.map((row: { payload: unknown }) => row.payload)).toEqual([{ type: "queued" }]);
+  });
+
+  it("refuses files the lab does not let the learner edit, naming them", async () => {
+    const api = await learner("sneaky@example.com");
+    await expect(
+      api.submission.run({ labId, files: { "src/bank.ts": "", "grader/1-accounts.test.ts": "it.skip()" } }),
+    ).rejects.toThrow(/grader\/1-accounts\.test\.ts is not editable in this lab/);
+  });
+
+  it("limits runs in flight, then runs per minute, with a message that says what to do", async () => {
+    const api = await learner("eager@example.com");
+    const files = { "src/bank.ts": "export {};" };
+    await api.submission.run({ labId, files });
+    await api.submission.run({ labId, files });
+    await expect(api.submission.run({ labId, files })).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: "You already have 2 run(s) waiting or running. Wait for one to finish.",
+    });
+    await harness.db.pool.query(
+      "UPDATE submissions SET state = 'finished', result_status = 'fail' WHERE lab_id = $1",
+      [labId],
+    );
+    await api.submission.run({ labId, files });
+    await expect(api.submission.run({ labId, files })).rejects.toThrow(
+      /^You can run your code 3 times a minute\. Try again in \d+ s\.$/,
+    );
+  });
+});
+
+describe("watching a run", () => {
+  it("replays what happened, then streams events live until the result, without test code", async () => {
+    await harness.db.pool.query("UPDATE submissions SET state = 'finished'");
+    const api = await learner("watcher@example.com");
+    const { id } = await api.submission.run({ labId, files: { "src/bank.ts": "export {};" } });
+    const stream = (await api.submission.watch({ id }))[Symbol.asyncIterator]();
+    // Server-side callers see tracked events as [event id, event].
+    const nextEvent = async () => ((await stream.next()).value as [string, unknown] | undefined)?.[1];
+    expect(await nextEvent()).toEqual({ type: "queued" });
+
+    const job = await claimNextJob(harness.db.pool, { workerId: "test-worker", leaseMs: 30_000 });
+    expect(job?.id).toBe(id);
+    expect(await nextEvent()).toMatchObject({ type: "claimed", attempt: 1 });
+    await job!.recordEvent({ type: "stage", stage: "typecheck" });
+    expect(await nextEvent()).toEqual({ type: "stage", stage: "typecheck" });
+    await job!.recordEvent({
+      type: "test",
+      name: "opens an account",
+      status: "fail",
+      durationMs: 12,
+      taskId: 1,
+    });
+    expect(await nextEvent()).toMatchObject({ type: "test", status: "fail", taskId: 1 });
+    await job!.finish({
+      version: 3,
+      status: "fail",
+      lab_id: labId,
+      tests: [
+        {
+          name: "opens an account",
+          status: "fail",
+          message: "expected 1",
+          test_code: "SECRET GRADER CODE",
+          duration_ms: 12,
+          task_id: 1,
+        },
+      ],
+      timings: {
+        validate_ms: 0,
+        provision_ms: 0,
+        typecheck_ms: 0,
+        start_ms: 0,
+        run_ms: 0,
+        teardown_ms: 0,
+        total_ms: 0,
+      },
+      services: {},
+    });
+    expect(await nextEvent()).toEqual({ type: "finished", status: "fail" });
+    expect((await stream.next()).done).toBe(true);
+
+    const submission = await api.submission.get({ id });
+    expect(submission).toMatchObject({ state: "finished", resultStatus: "fail" });
+    expect(JSON.stringify(submission)).not.toContain("SECRET GRADER CODE");
+    expect(await api.submission.list({ labId })).toMatchObject([{ id, counts: { passed: 0, total: 1 } }]);
+  });
+});
