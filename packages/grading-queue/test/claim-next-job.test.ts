@@ -1,5 +1,5 @@
 import { type GradeResult } from "@backend-labs/grade-result";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   claimNextJob,
   type ClaimedJob,
@@ -9,18 +9,9 @@ import {
   LeaseLostError,
   listEvents,
 } from "../src/index.ts";
-import { expireLease, type QueueDatabase, startQueueDatabase } from "./support/queue-database.ts";
+import { expireLease, useQueueDatabase } from "./support/queue-database.ts";
 
-let db: QueueDatabase;
-beforeAll(async () => {
-  db = await startQueueDatabase();
-});
-afterAll(async () => {
-  await db?.[Symbol.asyncDispose]();
-});
-beforeEach(async () => {
-  await db.pool.query("TRUNCATE submissions CASCADE");
-});
+const db = useQueueDatabase();
 
 const files = { "src/text.ts": "export const slugify = (title: string) => title;\n" };
 const lease = { leaseMs: 30_000 };

@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { claimNextJob, enqueueSubmission, JobWakeups } from "../src/index.ts";
-import { type QueueDatabase, startQueueDatabase } from "./support/queue-database.ts";
+import { useQueueDatabase } from "./support/queue-database.ts";
 
-let db: QueueDatabase;
-beforeAll(async () => {
-  db = await startQueueDatabase();
-});
-afterAll(async () => {
-  await db?.[Symbol.asyncDispose]();
-});
-beforeEach(async () => {
-  await db.pool.query("TRUNCATE submissions CASCADE");
-});
+const db = useQueueDatabase();
 
 const files = { "src/text.ts": "export {};\n" };
 /** Far beyond the test's own timeout: only a notification can end these waits in time. */

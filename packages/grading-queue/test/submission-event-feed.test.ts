@@ -1,5 +1,5 @@
 import pg from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   claimNextJob,
   enqueueSubmission,
@@ -10,18 +10,9 @@ import {
   type StoredGradingEvent,
   SubmissionEventFeed,
 } from "../src/index.ts";
-import { type QueueDatabase, startQueueDatabase } from "./support/queue-database.ts";
+import { useQueueDatabase } from "./support/queue-database.ts";
 
-let db: QueueDatabase;
-beforeAll(async () => {
-  db = await startQueueDatabase();
-});
-afterAll(async () => {
-  await db?.[Symbol.asyncDispose]();
-});
-beforeEach(async () => {
-  await db.pool.query("TRUNCATE submissions CASCADE");
-});
+const db = useQueueDatabase();
 
 const files = { "src/text.ts": "export {};\n" };
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { startTestDatabase } from "@backend-labs/db/testing";
 import pg from "pg";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 
 export interface QueueDatabase extends AsyncDisposable {
   url: string;
@@ -34,4 +35,22 @@ export async function expireLease(pool: pg.Pool, submissionId: string): Promise<
   await pool.query(`UPDATE submissions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [
     submissionId,
   ]);
+}
+
+/**
+ * One queue database for the calling test file, emptied of submissions before each test. The handle is
+ * filled in by beforeAll, so tests use it as it is: `const db = useQueueDatabase()`.
+ */
+export function useQueueDatabase(): QueueDatabase {
+  const handle = {} as QueueDatabase;
+  beforeAll(async () => {
+    Object.assign(handle, await startQueueDatabase());
+  });
+  afterAll(async () => {
+    await handle[Symbol.asyncDispose]?.();
+  });
+  beforeEach(async () => {
+    await handle.pool.query("TRUNCATE submissions CASCADE");
+  });
+  return handle;
 }
