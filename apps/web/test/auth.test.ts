@@ -87,6 +87,29 @@ describe("sign in and sign out", () => {
   });
 });
 
+describe("password guessing", () => {
+  it("refuses an email after 3 failed sign-ins (the harness's limit), even with the right password", async () => {
+    await harness.signUp("guessed@example.com", "the real passphrase");
+    const { api } = await harness.call();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(
+        api.auth.signIn({ email: "guessed@example.com", password: `guess ${attempt}` }),
+      ).rejects.toMatchObject({
+        code: "UNAUTHORIZED",
+      });
+    }
+    await expect(
+      api.auth.signIn({ email: "guessed@example.com", password: "the real passphrase" }),
+    ).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: "Too many failed sign-ins for this email. Try again in 15 min.",
+    });
+    // Other accounts are not affected.
+    await harness.signUp("bystander@example.com", "bystander passphrase");
+    await api.auth.signIn({ email: "bystander@example.com", password: "bystander passphrase" });
+  });
+});
+
 describe("roles", () => {
   it("makes accounts named in BACKEND_LABS_INSTRUCTOR_EMAILS instructors, and nobody else", async () => {
     const { user } = await harness.signUp("Named-Instructor@example.com");

@@ -1,4 +1,5 @@
 import { SubmissionEventFeed } from "@backend-labs/grading-queue";
+import { SignInThrottle } from "./auth/sign-in-throttle.ts";
 import { database } from "./db.ts";
 import { serverEnv } from "./env.ts";
 import { type LabCatalog, labCatalog } from "./labs/lab-catalog.ts";
@@ -9,6 +10,7 @@ interface Platform {
   events: SubmissionEventFeed;
   limits: Limits;
   instructorEmails: ReadonlySet<string>;
+  signInThrottle: SignInThrottle;
 }
 
 // Process-wide services, kept on globalThis so dev-mode module reloads reuse them.
@@ -26,6 +28,7 @@ export function platform(): Platform {
         sessionDays: env.BACKEND_LABS_SESSION_DAYS,
       },
       instructorEmails: env.BACKEND_LABS_INSTRUCTOR_EMAILS,
+      signInThrottle: new SignInThrottle(),
     };
   }
   return holder.backendLabsPlatform;

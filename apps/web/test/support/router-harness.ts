@@ -3,6 +3,7 @@ import { startTestDatabase } from "@backend-labs/db/testing";
 import { SubmissionEventFeed } from "@backend-labs/grading-queue";
 import { csrfCookieName, csrfHeaderName, sessionCookieName } from "../../src/server/auth/cookies.ts";
 import { findSessionUser } from "../../src/server/auth/session-store.ts";
+import { SignInThrottle } from "../../src/server/auth/sign-in-throttle.ts";
 import { connect } from "../../src/server/db.ts";
 import { labCatalog } from "../../src/server/labs/lab-catalog.ts";
 import { createCaller } from "../../src/server/trpc/app-router.ts";
@@ -29,6 +30,7 @@ export async function startRouterHarness(limits: Partial<Limits> = {}) {
   const db = connect(database.url);
   const events = new SubmissionEventFeed({ connection: database.url });
   const catalog = labCatalog(labsDir, { reload: false });
+  const signInThrottle = new SignInThrottle(3);
   const fullLimits: Limits = { runsPerMinute: 6, runsInFlight: 2, sessionDays: 30, ...limits };
 
   async function call(options: CallOptions = {}) {
@@ -48,6 +50,7 @@ export async function startRouterHarness(limits: Partial<Limits> = {}) {
       events,
       limits: fullLimits,
       instructorEmails: new Set(["named-instructor@example.com"]),
+      signInThrottle,
       user: await findSessionUser(db.prisma, options.sessionToken),
       http: {
         url: appUrl,

@@ -1,6 +1,7 @@
 import { type LabCatalog } from "../labs/lab-catalog.ts";
 import { type Database } from "../db.ts";
 import { type SessionUser } from "../auth/session-store.ts";
+import { type SignInThrottle } from "../auth/sign-in-throttle.ts";
 import { type SubmissionEventFeed } from "@backend-labs/grading-queue";
 
 export interface Limits {
@@ -29,6 +30,7 @@ export interface Context {
   limits: Limits;
   /** Accounts with these emails are instructors (BACKEND_LABS_INSTRUCTOR_EMAILS). */
   instructorEmails: ReadonlySet<string>;
+  signInThrottle: SignInThrottle;
   user: SessionUser | undefined;
   http: HttpExchange;
 }
