@@ -80,7 +80,9 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   // The learner writes the fix in Monaco; the draft saves itself.
   await pasteIntoEditor(page, solution);
   // The save state reads "All changes saved" before the paste lands too: wait for the saved draft itself.
-  await expect.poll(async () => (await savedDraft(page))?.["src/bank.ts"], { timeout: 20_000 }).toBe(solution);
+  await expect
+    .poll(async () => (await savedDraft(page))?.["src/bank.ts"], { timeout: 20_000 })
+    .toBe(solution);
   await expect(page.getByTestId("save-state")).toHaveText("All changes saved");
   await page.getByRole("button", { name: "Run", exact: true }).click();
   await expect(summary).toHaveAttribute("data-status", "pass", { timeout: 120_000 });
