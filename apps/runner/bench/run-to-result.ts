@@ -27,7 +27,7 @@ const worker = spawn(process.execPath, [cliMain, "worker"], {
 });
 try {
   const { rows } = await pool.query<{ id: string }>(
-    "INSERT INTO users (email, password_hash) VALUES ('bench@example.com', 'x') RETURNING id",
+    "INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), 'bench@example.com', 'x') RETURNING id",
   );
   const userId = rows[0]!.id;
   const labs = discoverLabs(labsRoot).labs.filter(

@@ -1,7 +1,7 @@
 // pnpm --filter @backend-labs/web bench: what the lab page makes a browser download, by kind.
 // Starts the platform (no workers, a throwaway embedded database), opens a lab page in Debian's chromium,
-// waits until the editor and its type declarations are there, and sums the responses: JavaScript on the
-// page, JavaScript of web workers (Monaco's TypeScript service), type declarations, everything.
+// waits until the editor, its web workers (Monaco's TypeScript service) and the type declarations are
+// there, and sums the responses: JavaScript (page and workers), type declarations, the rest.
 // Sizes: as transferred (compressed) and decoded.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -45,8 +45,6 @@ try {
       count: entry.count + 1,
     });
   };
-  const workerScripts = new Set<string>();
-  page.on("worker", (worker) => workerScripts.add(worker.url()));
   const kindOf = (url: string, type: string) =>
     url.includes("/types") ? "type declarations" : /javascript/.test(type) ? "JavaScript" : "other";
   page.on("response", (response) => {
@@ -55,10 +53,7 @@ try {
         const body = await response.body().catch(() => Buffer.alloc(0));
         const { responseBodySize } = await response.request().sizes();
         const type = response.headers()["content-type"] ?? "";
-        const kind = kindOf(response.url(), type);
-        if (workerScripts.has(response.url()))
-          record("  of which worker entry scripts", responseBodySize, body.length);
-        record(kind, responseBodySize, body.length);
+        record(kindOf(response.url(), type), responseBodySize, body.length);
       })(),
     );
   });
@@ -69,18 +64,21 @@ try {
   await page
     .waitForResponse((response) => response.url().includes(`/api/labs/${labId}/types`), { timeout: 60_000 })
     .catch(() => undefined);
-  await page.waitForLoadState("networkidle");
+  // Quiet for 2 s: every lazy chunk and worker the editor wanted has arrived.
+  for (let seen = -1; seen !== pending.length;) {
+    seen = pending.length;
+    await page.waitForTimeout(2_000);
+  }
   await Promise.all(pending);
   await browser.close();
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`.padStart(10);
   console.log(`lab page /labs/${labId}: editor visible after ${(editorMs / 1000).toFixed(2)} s`);
   console.log("kind                  files  transferred     decoded");
   let total = { transferred: 0, decoded: 0, count: 0 };
-  for (const [kind, entry] of [...sizes].sort(([a], [b]) => a.trim().localeCompare(b.trim()))) {
+  for (const [kind, entry] of [...sizes].sort(([a], [b]) => a.localeCompare(b))) {
     console.log(
       `${kind.padEnd(20)}${String(entry.count).padStart(7)}  ${kb(entry.transferred)}  ${kb(entry.decoded)}`,
     );
-    if (kind.startsWith(" ")) continue;
     total = {
       transferred: total.transferred + entry.transferred,
       decoded: total.decoded + entry.decoded,
