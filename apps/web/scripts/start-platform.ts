@@ -57,11 +57,18 @@ if (databaseUrl) {
 } else {
   const dataDir = resolve(repoRoot, flags["data-dir"]);
   log(`starting embedded Postgres (data in ${dataDir})…`);
-  const embedded = await startEmbeddedPostgres({ dataDir });
+  const embedded = await startEmbeddedPostgres({ dataDir }).catch((error: unknown) =>
+    fail(
+      `${(error as Error).message}\n(--data-dir puts the embedded database elsewhere; DATABASE_URL uses your own)`,
+    ),
+  );
   stopDatabase = () => embedded.stop();
   databaseUrl = embedded.url;
 }
-const { applied } = await applyMigrations(databaseUrl);
+const { applied } = await applyMigrations(databaseUrl).catch(async (error: unknown) => {
+  await stopDatabase();
+  return fail(`could not apply the database migrations: ${(error as Error).message}`);
+});
 log(applied.length > 0 ? `applied migrations: ${applied.join(", ")}` : "database schema is up to date");
 
 const env = {
