@@ -30,7 +30,10 @@ describe("running code", () => {
   it("refuses files the lab does not let the learner edit, naming them", async () => {
     const api = await learner("sneaky@example.com");
     await expect(
-      api.submission.run({ labId, files: { "src/bank.ts": "", "grader/1-accounts.test.ts": "it.skip()" } }),
+      api.submission.run({
+        labId,
+        files: { "src/bank.ts": "", "grader/1-accounts.test.ts": "// the grader, replaced" },
+      }),
     ).rejects.toThrow(/grader\/1-accounts\.test\.ts is not editable in this lab/);
   });
 
