@@ -11,6 +11,14 @@ describe("capOutput", () => {
     expect(capped.startsWith("x".repeat(500))).toBe(true);
     expect(capped.slice(500)).toBe("\n[output truncated: showing 500 of 1200 characters]");
   });
+
+  it("leaves output it already cut to the same limit alone, and cuts it again for a smaller one", () => {
+    const capped = capOutput("x".repeat(1200));
+    expect(capOutput(capped)).toBe(capped);
+    expect(capOutput(capped, 100).slice(100)).toBe(
+      `\n[output truncated: showing 100 of ${capped.length} characters]`,
+    );
+  });
 });
 
 describe("gradeResultSchema", () => {

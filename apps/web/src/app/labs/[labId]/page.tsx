@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { type Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { cache } from "react";
 import { Instructions } from "../../../components/lab/instructions.tsx";
 import { LabWorkbench } from "../../../components/lab/lab-workbench.tsx";
 import { TaskHints } from "../../../components/lab/task-hints.tsx";
@@ -14,7 +15,8 @@ interface LabPageProps {
   params: Promise<{ labId: string }>;
 }
 
-async function loadLab(labId: string) {
+/** Cached per request: generateMetadata and the page read the lab once between them. */
+const loadLab = cache(async (labId: string) => {
   const caller = await serverCaller();
   try {
     const [lab, user] = await Promise.all([caller.lab.get({ labId }), caller.auth.me()]);
@@ -25,7 +27,7 @@ async function loadLab(labId: string) {
       notFound();
     throw error;
   }
-}
+});
 
 export async function generateMetadata({ params }: LabPageProps): Promise<Metadata> {
   const { lab } = await loadLab((await params).labId);
