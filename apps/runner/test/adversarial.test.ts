@@ -12,11 +12,12 @@ import { GenericContainer, type StartedTestContainer, Wait } from "testcontainer
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configureTestcontainers } from "../src/cli/configure-testcontainers.ts";
 import { gradeSubmission } from "../src/grade/grade-submission.ts";
+import { GradingRuntime } from "../src/grade/grading-runtime.ts";
 import { readSubmissionDir } from "../src/grade/submission.ts";
 import { createGradeNetwork, type GradeNetwork } from "../src/services/grade-network.ts";
 import { runnerScratchDir } from "../src/services/runner-scratch.ts";
 import { serviceImage } from "../src/services/service-images.ts";
-import { gradeLabels } from "../src/services/started-service.ts";
+import { environmentLabels } from "../src/services/resource-labels.ts";
 import { countLeftovers } from "./support/leftovers.ts";
 import { adversarialRoot, fixtureLabsRoot, labsNodeModules } from "./support/paths.ts";
 
@@ -48,6 +49,9 @@ const canaryFile = join(tmpdir(), `backend-labs-canary-${canary.slice(0, 8)}.txt
 const otherWorkspace = mkdtempSync(join(runnerScratchDir(), "grade-other-"));
 const hostServer = createServer((_request, response) => response.end(canary));
 let otherGrade: { network: GradeNetwork; redis: StartedTestContainer } | undefined;
+// Without a pool each grade gets an environment of its own, named after the grade, so leftovers can be
+// counted per grade. pooled-environments.test.ts runs hostile code on pooled environments.
+const runtime = new GradingRuntime(labsNodeModules);
 
 beforeAll(async () => {
   // Where the canary lives: the runner's environment, a host file, a socket on every host address,
@@ -66,7 +70,7 @@ beforeAll(async () => {
   const redis = await new GenericContainer(serviceImage("redis"))
     .withCommand(["redis-server", "--protected-mode", "no", "--save", ""])
     .withNetworkMode(network.name)
-    .withLabels(gradeLabels(otherGradeId))
+    .withLabels(environmentLabels(otherGradeId))
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
     .start();
   otherGrade = { network, redis };
@@ -78,6 +82,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await runtime[Symbol.asyncDispose]();
   await otherGrade?.redis.stop({ remove: true, timeout: 0 });
   await otherGrade?.network[Symbol.asyncDispose]();
   hostServer.close();
@@ -91,7 +96,7 @@ async function gradeAttack(submissionDir: string, gradeId = randomUUID()): Promi
   return gradeSubmission({
     lab: probeLab,
     submission: readSubmissionDir(submissionDir),
-    labsNodeModules,
+    runtime,
     gradeId,
     sandbox: "docker",
   });
@@ -119,6 +124,8 @@ describe.each(attacks)("attack $name", ({ submissionDir, attack }) => {
       for (const pattern of attack.mentions) expect(seen).toMatch(new RegExp(pattern, "m"));
       for (const text of attack.mustNotMention ?? []) expect(seen).not.toContain(text);
       expect(seen).not.toContain(canary);
+      // The teardown runs after the result is handed back.
+      await runtime.settled();
       expect(await countLeftovers(gradeId)).toEqual({ containers: 0, networks: 0, processes: 0 });
     },
   );
@@ -137,7 +144,7 @@ describe("hostile grades next to an honest one", () => {
       const honest = gradeSubmission({
         lab: visitCounter,
         submission: readSubmissionDir(join(visitCounter.dir, labFiles.solution)),
-        labsNodeModules,
+        runtime,
         sandbox: "docker",
       });
       const [results, honestResult] = await Promise.all([Promise.all(hostile), honest]);

@@ -5,6 +5,7 @@ import { discoverLabs, type Lab, labFiles } from "@backend-labs/lab-format";
 import { describe, expect, it } from "vitest";
 import { configureTestcontainers } from "../src/cli/configure-testcontainers.ts";
 import { gradeSubmission } from "../src/grade/grade-submission.ts";
+import { GradingRuntime } from "../src/grade/grading-runtime.ts";
 import { readSubmissionDir, type Submission } from "../src/grade/submission.ts";
 import { countLeftovers } from "./support/leftovers.ts";
 import { normalizeResult } from "./support/normalize-result.ts";
@@ -38,14 +39,16 @@ describe.each(cases)("$labId $status/$cause", ({ labId, status, cause, dir }) =>
     if (!lab) throw new Error(`golden folder ${labId} names no lab`);
 
     // Each labs root (the catalog, the runner's fixtures) is a package whose node_modules learner code uses.
-    const labsNodeModules = join(dirname(dirname(lab.dir)), "node_modules");
+    await using runtime = new GradingRuntime(join(dirname(dirname(lab.dir)), "node_modules"));
     const gradeId = randomUUID();
     const result = await gradeSubmission({
       lab,
       submission: goldenSubmission(lab, cause, dir),
-      labsNodeModules,
+      runtime,
       gradeId,
     });
+    // The teardown runs after the result is handed back.
+    await runtime.settled();
 
     expect(result.status, result.message ?? "").toBe(status);
     const expectedPath = join(dir, "expected.json");

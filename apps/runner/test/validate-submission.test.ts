@@ -4,13 +4,18 @@ import { dirname, join } from "node:path";
 import { discoverLabs } from "@backend-labs/lab-format";
 import { afterAll, describe, expect, it } from "vitest";
 import { gradeSubmission } from "../src/grade/grade-submission.ts";
+import { GradingRuntime } from "../src/grade/grading-runtime.ts";
 import { readSubmissionDir, type Submission } from "../src/grade/submission.ts";
 import { validateSubmission } from "../src/grade/validate-submission.ts";
 import { fixtureLabsRoot, labsNodeModules } from "./support/paths.ts";
 
 const lab = discoverLabs(fixtureLabsRoot).labs.find((candidate) => candidate.manifest.id === "text-tools")!;
 const scratch = mkdtempSync(join(tmpdir(), "submission-test-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const runtime = new GradingRuntime(labsNodeModules);
+afterAll(async () => {
+  rmSync(scratch, { recursive: true, force: true });
+  await runtime[Symbol.asyncDispose]();
+});
 
 const submissionOf = (files: Record<string, string | Buffer>): Submission => ({
   files: new Map(Object.entries(files).map(([path, content]) => [path, Buffer.from(content)])),
@@ -71,7 +76,7 @@ describe("grading a hostile submission", () => {
         [`../..${target}`]: "pwned",
         "src/text.ts": "export {}",
       }),
-      labsNodeModules,
+      runtime,
     });
     expect(result.status).toBe("error");
     expect(result.message).toMatch(
@@ -83,7 +88,7 @@ describe("grading a hostile submission", () => {
 
   it("writes a large binary file nowhere", async () => {
     const submission = submissionOf({ "src/text.ts": Buffer.alloc(2 * 1024 * 1024, 0) });
-    const result = await gradeSubmission({ lab, submission, labsNodeModules });
+    const result = await gradeSubmission({ lab, submission, runtime });
     expect(result.message).toContain("src/text.ts: is 2097152 bytes");
   });
 });

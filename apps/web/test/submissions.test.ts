@@ -1,4 +1,5 @@
-import { claimNextJob, errorGradeResult } from "@backend-labs/grading-queue";
+import { errorGradeResult } from "@backend-labs/grade-result";
+import { claimNextJob } from "@backend-labs/grading-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRouterHarness } from "./support/router-harness.ts";
 

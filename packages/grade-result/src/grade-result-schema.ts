@@ -19,14 +19,21 @@ export const testResultSchema = z.object({
 });
 export type TestResult = z.infer<typeof testResultSchema>;
 
+/**
+ * How long each stage took. Provisioning (handing out the services) and type-checking run at the same
+ * time, so the stages may add up to more than the total. Teardown happens after the result is reported,
+ * so only results from before that change carry `teardown_ms`. `pool` says whether the grade's services
+ * and learner containers were ready ahead of it ("hit"), started for it ("miss"), or not pooled ("off").
+ */
 export const stageTimingsSchema = z.object({
   validate_ms: z.number().nonnegative(),
   provision_ms: z.number().nonnegative(),
   typecheck_ms: z.number().nonnegative(),
   start_ms: z.number().nonnegative(),
   run_ms: z.number().nonnegative(),
-  teardown_ms: z.number().nonnegative(),
+  teardown_ms: z.number().nonnegative().optional(),
   total_ms: z.number().nonnegative(),
+  pool: z.enum(["hit", "miss", "off"]).optional(),
 });
 export type StageTimings = z.infer<typeof stageTimingsSchema>;
 
@@ -40,3 +47,15 @@ export const gradeResultSchema = z.object({
   services: z.record(z.string(), z.object({ image: z.string(), version: z.string() })),
 });
 export type GradeResult = z.infer<typeof gradeResultSchema>;
+
+/** A result for a grade that stopped before any test ran (invalid submission, type errors, a crash...). */
+export function errorGradeResult(
+  labId: string,
+  message: string,
+  parts: Pick<GradeResult, "timings" | "services"> = {
+    timings: { validate_ms: 0, provision_ms: 0, typecheck_ms: 0, start_ms: 0, run_ms: 0, total_ms: 0 },
+    services: {},
+  },
+): GradeResult {
+  return { version: 3, status: "error", message, lab_id: labId, tests: [], ...parts };
+}

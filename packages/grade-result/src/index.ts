@@ -1,5 +1,13 @@
 export { capOutput, outputLimit } from "./cap-output.ts";
 export {
+  type GradeProgress,
+  gradeProgressSchema,
+  type GradingStage,
+  gradingStages,
+  type ProgressListener,
+} from "./grade-progress.ts";
+export {
+  errorGradeResult,
   gradeResultSchema,
   gradeStatus,
   stageTimingsSchema,

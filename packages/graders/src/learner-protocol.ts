@@ -25,6 +25,14 @@ export type CallResponse =
 
 export const harnessRoutes = { call: "/call", exports: "/exports" } as const;
 
+/** Where a warm copy (learner-harness.ts --wait) is told what to import and with which environment. */
+export const harnessStartRoute = "/start";
+export interface HarnessStartRequest {
+  /** The entry module, relative to the copy's working directory. */
+  entry: string;
+  env: Record<string, string>;
+}
+
 export const encode = (value: CallRequest | CallResponse): string => superjson.stringify(value);
 export const decode = <T extends CallRequest | CallResponse>(text: string): T => superjson.parse<T>(text);
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
+import { errorGradeResult } from "@backend-labs/grade-result";
 import { ClaimedJob, type ClaimedJobFields } from "./claimed-job.ts";
-import { errorGradeResult } from "./error-grade-result.ts";
 import { submissionFilesSchema } from "./get-submission.ts";
 import { insertEvent } from "./insert-event.ts";
 import { capResultForStorage } from "./storage-caps.ts";

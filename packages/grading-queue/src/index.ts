@@ -2,16 +2,9 @@ export { type ClaimOptions, claimNextJob, defaultMaxAttempts } from "./claim-nex
 export { ClaimedJob, LeaseLostError } from "./claimed-job.ts";
 export { gradingJobsChannel, submissionEventsChannel } from "./channels.ts";
 export { type EnqueueInput, enqueueInputSchema, enqueueSubmission } from "./enqueue-submission.ts";
-export { errorGradeResult } from "./error-grade-result.ts";
 export { type FollowOptions, followSubmissionEvents } from "./follow-submission-events.ts";
 export { getSubmission, type JobState, type SubmissionRecord } from "./get-submission.ts";
-export {
-  type GradingEvent,
-  gradingEventSchema,
-  type GradingStage,
-  gradingStages,
-  type StoredGradingEvent,
-} from "./grading-event.ts";
+export { type GradingEvent, gradingEventSchema, type StoredGradingEvent } from "./grading-event.ts";
 export { JobWakeups, type JobWakeupsOptions } from "./job-wakeups.ts";
 export { listEvents } from "./list-events.ts";
 export { type Queryable } from "./queryable.ts";

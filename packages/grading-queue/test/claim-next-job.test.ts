@@ -1,10 +1,9 @@
-import { type GradeResult } from "@backend-labs/grade-result";
+import { errorGradeResult, type GradeResult } from "@backend-labs/grade-result";
 import { describe, expect, it } from "vitest";
 import {
   claimNextJob,
   type ClaimedJob,
   enqueueSubmission,
-  errorGradeResult,
   getSubmission,
   LeaseLostError,
   listEvents,

@@ -1,9 +1,9 @@
+import { errorGradeResult } from "@backend-labs/grade-result";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import {
   claimNextJob,
   enqueueSubmission,
-  errorGradeResult,
   followSubmissionEvents,
   type GradingEvent,
   listEvents,

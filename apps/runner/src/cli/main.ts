@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { LabFormatError } from "@backend-labs/lab-format";
+import { GradingRuntime, noPool, poolFor } from "../grade/grading-runtime.ts";
 import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
 import { DockerUnavailableError } from "../services/docker-reachable.ts";
 import { HostFirewallError } from "../services/host-firewall.ts";
@@ -19,6 +21,9 @@ import { DatabaseUnreachableError, runWorker } from "../worker/run-worker.ts";
 import { parseWorkerOptions } from "../worker/worker-options.ts";
 
 configureTestcontainers();
+
+/** Grades at once by default: each takes about a core at its peak (vitest, the learner's copy, the services). */
+const defaultJobs = () => (availableParallelism() >= 4 ? 2 : 1);
 
 const sandboxOption = () =>
   new Option(
@@ -65,7 +70,9 @@ program
     const root = labsRoot();
     const lab = findLab(loadCatalog(root), labId);
     const sandbox = await prepareRunner(options.sandbox);
-    const result = await gradeCommand(lab, dir, labsNodeModules(root), { ...options, sandbox });
+    // One grade: nothing to keep warm, but its teardown still runs after the report is written.
+    await using runtime = new GradingRuntime(labsNodeModules(root), noPool);
+    const result = await gradeCommand(lab, dir, runtime, { ...options, sandbox });
     process.exitCode = exitCodes[result.status];
   });
 
@@ -77,14 +84,19 @@ program
   .option("--quiet", "no per-stage progress")
   .addOption(sandboxOption())
   .addOption(
-    new Option("--jobs <n>", "grades of one lab to run at the same time")
-      .argParser((value) => {
-        const jobs = Number(value);
-        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8)
-          throw new UsageError(`--jobs must be a whole number from 1 to 8, not "${value}"`);
-        return jobs;
-      })
-      .default(1),
+    new Option(
+      "--jobs <n>",
+      "grades to run at the same time (default: 2 on machines with 4+ cores, else 1)",
+    ).argParser((value) => {
+      const jobs = Number(value);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8)
+        throw new UsageError(`--jobs must be a whole number from 1 to 8, not "${value}"`);
+      return jobs;
+    }),
+  )
+  .option(
+    "--no-pool",
+    "start every grade's services and learner containers on demand (slower; for comparison)",
   )
   .action(async (labIds, options) => {
     if ((options.all === true) === labIds.length > 0)
@@ -95,15 +107,18 @@ program
       throw new UsageError(catalog.invalid.map((error) => error.message).join("\n"));
     }
     const labs = options.all ? catalog.labs : labIds.map((id) => findLab(catalog, id));
-    const nodeModules = labsNodeModules(root);
     const sandbox = await prepareRunner(options.sandbox);
+    const jobs = options.jobs ?? defaultJobs();
+    await using runtime = new GradingRuntime(labsNodeModules(root), options.pool ? poolFor(jobs) : noPool);
     let allValid = true;
     const started = performance.now();
-    for (const lab of labs) {
-      const report = await validateLab(lab, nodeModules, {
+    for (const [index, lab] of labs.entries()) {
+      // The next lab's environments start while this one's grades run.
+      runtime.environments.prewarm(labs.slice(index, index + 2), sandbox);
+      const report = await validateLab(lab, runtime, {
         sandbox,
         quiet: options.quiet === true,
-        jobs: options.jobs,
+        jobs,
       });
       allValid &&= report.ok;
       process.stderr.write(
@@ -145,6 +160,12 @@ program
   )
   .option("--trusted-code", "allow --sandbox process: every submission comes from someone you trust")
   .option("--once", "grade one job, then exit")
+  .option("--no-pool", "start every grade's services and learner containers on demand (slower)")
+  .addOption(
+    new Option("--prewarm <labs>", "start environments for every lab at start, or only once one is graded")
+      .choices(["all", "none"] as const)
+      .default("all" as const),
+  )
   .action(async (options) => {
     const settings = parseWorkerOptions(options);
     workerRunning = true;

@@ -1,7 +1,7 @@
 import { createColors } from "picocolors";
-import { type GradeProgress, type GradeStage } from "../grade/grade-progress.ts";
+import { type GradeProgress, type GradingStage } from "@backend-labs/grade-result";
 
-const stageLabels: Record<GradeStage, string> = {
+const stageLabels: Record<GradingStage, string> = {
   validate: "checking the submission",
   workspace: "preparing the workspace",
   provision: "starting services",

@@ -6,7 +6,7 @@ import {
   type TestResult,
 } from "@backend-labs/grade-result";
 import { extractTestCode } from "./extract-test-code.ts";
-import { type SuiteOutcome } from "./run-grader-suite.ts";
+import { type SuiteOutcome } from "../suites/run-grader-suite.ts";
 
 export interface ResultParts {
   labId: string;
@@ -54,17 +54,4 @@ function overallStatus(
   const failed = tests.filter((test) => test.status !== "pass").length;
   if (failed === 0) return { status: "pass" };
   return { status: "fail", message: `${failed} of ${tests.length} tests failed.` };
-}
-
-/** A result for a grade that stopped before its tests could run (invalid submission, type errors, crash...). */
-export function errorResult(parts: ResultParts, message: string): GradeResult {
-  return {
-    version: 3,
-    status: "error",
-    message,
-    lab_id: parts.labId,
-    tests: [],
-    timings: parts.timings,
-    services: parts.services,
-  };
 }

@@ -1,6 +1,6 @@
 import { type StageTimings } from "@backend-labs/grade-result";
 
-type StageKey = Exclude<keyof StageTimings, "total_ms">;
+type StageKey = "validate_ms" | "provision_ms" | "typecheck_ms" | "start_ms" | "run_ms";
 
 /** Measures how long each grading stage took. */
 export class StageClock {
@@ -11,7 +11,6 @@ export class StageClock {
     typecheck_ms: 0,
     start_ms: 0,
     run_ms: 0,
-    teardown_ms: 0,
   };
 
   async time<T>(stage: StageKey, work: () => Promise<T> | T): Promise<T> {

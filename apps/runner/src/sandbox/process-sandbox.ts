@@ -44,6 +44,8 @@ export class ProcessSandbox implements LearnerSandbox {
       process.execPath,
       `--max-old-space-size=${memoryLimitMb}`,
       "--disable-warning=ExperimentalWarning",
+      // kafkajs schedules negative timeouts on Node 24: its warning is not the learner's output.
+      "--disable-warning=TimeoutNegativeWarning",
       harnessPath,
       entry,
       `grade=${gradeId}`,

@@ -1,13 +1,14 @@
-import { type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
-import { type ClaimedJob, errorGradeResult } from "@backend-labs/grading-queue";
+import { errorGradeResult, type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
+import { type ClaimedJob } from "@backend-labs/grading-queue";
 import { gradeSubmission, type SandboxKind } from "../grade/grade-submission.ts";
-import { labsNodeModules } from "../cli/labs-catalog.ts";
+import { type GradingRuntime } from "../grade/grading-runtime.ts";
 import { labForJob } from "./lab-for-job.ts";
 import { ProgressRecorder } from "./progress-recorder.ts";
 import { submissionFromFiles } from "./submission-from-files.ts";
 
 export interface GradeJobContext {
   labsRoot: string;
+  runtime: GradingRuntime;
   sandbox: SandboxKind;
   /** Aborts when the worker is asked to stop: the grade tears down and the job goes back to the queue. */
   stop: AbortSignal;
@@ -16,7 +17,7 @@ export interface GradeJobContext {
 
 /** How a claim ended, for the worker's log and its machine-readable line on stdout. */
 export type JobOutcome =
-  | { kind: "finished"; status: GradeStatus }
+  | { kind: "finished"; status: GradeStatus; pool: GradeResult["timings"]["pool"] }
   /** Another worker holds the job now (or may): nothing was written. */
   | { kind: "lease-lost" }
   /** Back in the queue because the worker is stopping; the claim did not count as an attempt. */
@@ -43,7 +44,7 @@ export async function gradeJob(job: ClaimedJob, context: GradeJobContext): Promi
       result = await gradeSubmission({
         lab: found.lab,
         submission: submissionFromFiles(job.files),
-        labsNodeModules: labsNodeModules(context.labsRoot),
+        runtime: context.runtime,
         onProgress: progress.record,
         sandbox: context.sandbox,
         signal: AbortSignal.any([job.leaseLost, context.stop]),
@@ -62,5 +63,7 @@ export async function gradeJob(job: ClaimedJob, context: GradeJobContext): Promi
   }
   await progress.flush();
   // Fenced by the lease token: it writes only if no other worker has claimed the job since.
-  return (await job.finish(result)) ? { kind: "finished", status: result.status } : { kind: "lease-lost" };
+  return (await job.finish(result))
+    ? { kind: "finished", status: result.status, pool: result.timings.pool }
+    : { kind: "lease-lost" };
 }

@@ -1,5 +1,5 @@
 import { type ClaimedJob, type GradingEvent } from "@backend-labs/grading-queue";
-import { type GradeProgress } from "../grade/grade-progress.ts";
+import { type GradeProgress } from "@backend-labs/grade-result";
 
 /** The pipeline's progress is already in the queue's event shape; this line keeps the two in step. */
 const asGradingEvent = (progress: GradeProgress): GradingEvent => progress;

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { claimNextJob, type ClaimedJob, JobWakeups } from "@backend-labs/grading-queue";
 import Docker from "dockerode";
 import pg from "pg";
-import { labsNodeModules, labsRoot } from "../cli/labs-catalog.ts";
+import { labsNodeModules, labsRoot, loadCatalog } from "../cli/labs-catalog.ts";
+import { GradingRuntime, noPool, poolFor } from "../grade/grading-runtime.ts";
 import { prepareRunner, sweepDeadRunners } from "../cli/prepare-runner.ts";
 import { assertDockerReachable } from "../services/docker-reachable.ts";
 import { formatRunner, thisRunner } from "../services/runner-identity.ts";
@@ -28,7 +29,6 @@ export class DatabaseUnreachableError extends Error {
  */
 export async function runWorker(options: WorkerOptions, stop: AbortSignal): Promise<void> {
   const root = labsRoot();
-  labsNodeModules(root);
   const sandbox = await prepareRunner(options.sandbox);
   const docker = await dockerIfReachable();
   const workerId = formatRunner(thisRunner);
@@ -49,12 +49,19 @@ export async function runWorker(options: WorkerOptions, stop: AbortSignal): Prom
     connection,
     onError: (error) => log(`LISTEN connection lost, reconnecting: ${error.message}`),
   });
+  await using runtime = new GradingRuntime(
+    labsNodeModules(root),
+    options.pool ? poolFor(options.concurrency) : noPool,
+    log,
+  );
+  if (options.pool && options.prewarm === "all")
+    void runtime.prewarm(loadCatalog(root).labs, sandbox).catch(() => undefined);
   const sweep = () =>
     sweepDeadRunners(docker).catch((error: unknown) => log(`sweep failed: ${(error as Error).message}`));
   const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
   log(
     `worker ${workerId}: concurrency ${options.concurrency}, lease ${options.leaseMs / 1000} s, ` +
-      `sandbox ${sandbox}${options.once ? ", one job" : ""}`,
+      `sandbox ${sandbox}, pool ${options.pool ? "on" : "off"}${options.once ? ", one job" : ""}`,
   );
 
   const slot = async (): Promise<void> => {
@@ -85,20 +92,24 @@ export async function runWorker(options: WorkerOptions, stop: AbortSignal): Prom
     log(`job ${job.id} ${job.labId} attempt ${job.attempt}: started`);
     let outcome: JobOutcome | undefined;
     try {
-      outcome = await gradeJob(job, { labsRoot: root, sandbox, stop, log });
+      outcome = await gradeJob(job, { labsRoot: root, runtime, sandbox, stop, log });
     } catch (error) {
       // The database failed while writing the outcome: the lease runs out and another claim retries.
       log(`job ${job.id}: could not write its outcome: ${(error as Error).message}`);
     }
     const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
     const ended = outcome?.kind === "finished" ? outcome.status : (outcome?.kind ?? "unwritten");
-    log(`job ${job.id} ${job.labId} attempt ${job.attempt}: ${ended} (${seconds} s)`);
+    const pool = outcome?.kind === "finished" && outcome.pool ? `, pool ${outcome.pool}` : "";
+    log(`job ${job.id} ${job.labId} attempt ${job.attempt}: ${ended} (${seconds} s${pool})`);
     const line = {
       submissionId: job.id,
       labId: job.labId,
       attempt: job.attempt,
       outcome: outcome?.kind ?? "unwritten",
-      ...(outcome?.kind === "finished" && { status: outcome.status }),
+      ...(outcome?.kind === "finished" && {
+        status: outcome.status,
+        ...(outcome.pool && { pool: outcome.pool }),
+      }),
       seconds,
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type SandboxKind } from "../grade/grade-submission.ts";
+import { type SandboxKind } from "../environments/environment-shape.ts";
 import { UsageError } from "../cli/usage-error.ts";
 
 export interface WorkerOptions {
@@ -9,6 +9,10 @@ export interface WorkerOptions {
   pollMs: number;
   sandbox: SandboxKind;
   once: boolean;
+  /** Keep environments warm between jobs (--no-pool turns it off). */
+  pool: boolean;
+  /** Start environments for every lab's shape at start (all), or only once a lab is graded (none). */
+  prewarm: "all" | "none";
 }
 
 /** What `labs worker` receives from its flags (strings, as typed) and the environment. */
@@ -20,6 +24,8 @@ export interface RawWorkerOptions {
   sandbox: SandboxKind;
   trustedCode?: boolean;
   once?: boolean;
+  pool: boolean;
+  prewarm: "all" | "none";
 }
 
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -62,6 +68,8 @@ export function parseWorkerOptions(
     pollMs: pollSeconds * 1000,
     sandbox: raw.sandbox,
     once: raw.once === true,
+    pool: raw.pool,
+    prewarm: raw.prewarm,
   };
 }
 

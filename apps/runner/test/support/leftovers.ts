@@ -4,14 +4,15 @@ import { hostname, tmpdir } from "node:os";
 import Docker from "dockerode";
 
 /**
- * What a grade could leave behind: containers and networks labelled with its id, learner processes
- * carrying it on their command line. Scoped to one grade so concurrent grades elsewhere do not count.
+ * What a grade without a pool could leave behind: containers and networks of its environment (which is
+ * named after the grade), learner processes carrying its id on their command line. Scoped to one grade so
+ * concurrent grades elsewhere do not count.
  */
 export async function countLeftovers(
   gradeId: string,
 ): Promise<{ containers: number; networks: number; processes: number }> {
   const docker = new Docker();
-  const filters = { label: [`dev.backend-labs.grade=${gradeId}`] };
+  const filters = { label: [`dev.backend-labs.environment=${gradeId}`] };
   let containers = 0;
   let networks = 0;
   try {

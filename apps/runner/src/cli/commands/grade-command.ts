@@ -2,6 +2,7 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { type GradeResult } from "@backend-labs/grade-result";
 import { type Lab } from "@backend-labs/lab-format";
 import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
+import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { readSubmissionDir } from "../../grade/submission.ts";
 import { renderReport, type ReportFormat } from "../../report/render-report.ts";
 import { progressPrinter } from "../progress-printer.ts";
@@ -16,7 +17,7 @@ export interface GradeOptions {
 export async function gradeCommand(
   lab: Lab,
   dir: string,
-  labsNodeModules: string,
+  runtime: GradingRuntime,
   options: GradeOptions,
 ): Promise<GradeResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
@@ -24,7 +25,7 @@ export async function gradeCommand(
   const result = await gradeSubmission({
     lab,
     submission: readSubmissionDir(dir),
-    labsNodeModules,
+    runtime,
     onProgress: progressPrinter(lab.manifest.id),
     sandbox: options.sandbox,
   });

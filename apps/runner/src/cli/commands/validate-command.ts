@@ -3,6 +3,7 @@ import { type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
 import { type Lab, labFiles } from "@backend-labs/lab-format";
 import { createColors } from "picocolors";
 import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
+import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { readSubmissionDir, type Submission } from "../../grade/submission.ts";
 import { progressPrinter } from "../progress-printer.ts";
 
@@ -31,7 +32,7 @@ export interface ValidateOptions {
 
 export async function validateLab(
   lab: Lab,
-  labsNodeModules: string,
+  runtime: GradingRuntime,
   { sandbox, quiet, jobs }: ValidateOptions,
 ): Promise<ValidationReport> {
   const c = createColors(process.stderr.isTTY === true);
@@ -77,7 +78,7 @@ export async function validateLab(
       const result = await gradeSubmission({
         lab,
         submission,
-        labsNodeModules,
+        runtime,
         sandbox,
         ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
       });

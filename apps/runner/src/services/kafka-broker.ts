@@ -1,37 +1,33 @@
 import { aliasingSocketFactory } from "@backend-labs/graders/kafka-host-aliases";
+import { type Lab } from "@backend-labs/lab-format";
 import getPort from "get-port";
 import { Kafka, logLevel } from "kafkajs";
-import { GenericContainer, Wait } from "testcontainers";
+import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import { ServiceLog } from "./service-log.ts";
 import { containerName, type ServicePlacement } from "./service-placement.ts";
-import { gradeLabels, ServiceStartError, type StartedService } from "./started-service.ts";
+import { type PreparedService, type ServiceServer, ServiceStartError } from "./service-server.ts";
 
-export interface KafkaSettings {
+export interface KafkaBrokerSettings {
   image: string;
-  gradeId: string;
-  topics: { name: string; partitions: number }[];
+  labels: Record<string, string>;
   placement: ServicePlacement;
 }
 
-export interface StartedKafka extends StartedService {
-  brokers: string[];
-  /** Broker host -> address the runner's side dials (see kafka-host-aliases.ts). */
-  hostAliases: Record<string, string>;
-}
-
 /**
- * One single-node KRaft broker per grade, configured through the official apache/kafka image's KAFKA_*
- * variables. Clients connect to the address the broker advertises. On a grade network that is the
- * container's name (the runner's side dials the container's address instead, through a socket factory);
- * when published, a host port chosen up front and advertised as is.
+ * One single-node KRaft broker, configured through the official apache/kafka image's KAFKA_* variables,
+ * that serves exactly one grade: a broker without ACLs lets any client change topics, groups and dynamic
+ * configs, so no reset could prove it clean, and the environment replaces it instead (`reusable: false`).
+ * Clients connect to the address the broker advertises. On a grade network that is the container's name
+ * (the runner's side dials the container's address instead, through a socket factory); when published, a
+ * host port chosen up front and advertised as is.
  */
-export async function startKafka(settings: KafkaSettings): Promise<StartedKafka> {
+export async function startKafkaBroker(settings: KafkaBrokerSettings): Promise<ServiceServer<"kafka">> {
   const log = new ServiceLog(400);
   const { placement } = settings;
   const name = containerName(placement, "kafka");
   const hostPort = placement.kind === "published" ? await getPort({ host: "127.0.0.1" }) : 9092;
   const broker = name ? `${name}:9092` : `127.0.0.1:${hostPort}`;
-  let container;
+  let container: StartedTestContainer;
   try {
     let definition = new GenericContainer(settings.image)
       .withEnvironment({
@@ -52,7 +48,7 @@ export async function startKafka(settings: KafkaSettings): Promise<StartedKafka>
         KAFKA_HEAP_OPTS: "-Xmx384m -Xms256m",
       })
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-      .withLabels(gradeLabels(settings.gradeId))
+      .withLabels(settings.labels)
       .withLogConsumer(log.consume)
       .withStartupTimeout(60_000);
     definition =
@@ -66,32 +62,44 @@ export async function startKafka(settings: KafkaSettings): Promise<StartedKafka>
   const hostAliases: Record<string, string> =
     placement.kind === "grade-network" ? { [name!]: container.getIpAddress(placement.network) } : {};
 
-  if (settings.topics.length > 0) {
-    const admin = new Kafka({
-      clientId: "runner",
-      brokers: [broker],
-      socketFactory: aliasingSocketFactory(hostAliases),
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: settings.topics.map(({ name, partitions }) => ({ topic: name, numPartitions: partitions })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   return {
     name: "kafka",
     image: settings.image,
     version: log.find(/Kafka version: (\S+)/)?.[1] ?? "unknown",
-    brokers: [broker],
-    hostAliases,
-    learnerEnv: { KAFKA_BROKERS: broker },
-    [Symbol.asyncDispose]: async () => {
+    containerId: container.getId(),
+    reusable: false,
+
+    async prepare(lab: Lab): Promise<PreparedService<"kafka">> {
+      const topics = lab.manifest.services.kafka?.topics ?? [];
+      if (topics.length > 0) {
+        const admin = new Kafka({
+          clientId: "runner",
+          brokers: [broker],
+          socketFactory: aliasingSocketFactory(hostAliases),
+          logLevel: logLevel.NOTHING,
+        }).admin();
+        await admin.connect();
+        try {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: topics.map(({ name, partitions }) => ({ topic: name, numPartitions: partitions })),
+          });
+        } finally {
+          await admin.disconnect();
+        }
+      }
+      return {
+        name: "kafka",
+        learnerEnv: { KAFKA_BROKERS: broker },
+        access: { brokers: [broker], hostAliases },
+      };
+    },
+
+    reset(): Promise<void> {
+      return Promise.reject(new Error("a Kafka broker serves one grade; replace it instead"));
+    },
+
+    async [Symbol.asyncDispose](): Promise<void> {
       await container.stop({ remove: true, removeVolumes: true, timeout: 0 });
     },
   };

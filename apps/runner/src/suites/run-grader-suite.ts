@@ -1,0 +1,143 @@
+import { relative } from "node:path";
+import { stripVTControlCharacters } from "node:util";
+import { type GradeStatus } from "@backend-labs/grade-result";
+import { type GradingContext, gradingContextKey } from "@backend-labs/graders/grading-context";
+import { taskIdFromSuiteName } from "@backend-labs/graders";
+import { type Lab } from "@backend-labs/lab-format";
+import { type TestCase, type TestModule } from "vitest/node";
+import { type ProgressListener } from "@backend-labs/grade-result";
+import { type GraderSuites } from "./grader-suites.ts";
+
+/** One grader test as it ended, before it becomes a result entry. */
+export interface TestOutcome {
+  name: string;
+  status: GradeStatus;
+  message?: string;
+  output?: string;
+  taskId?: number;
+  durationMs: number;
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface SuiteOutcome {
+  tests: TestOutcome[];
+  /** Errors outside any test: a grader file that failed to load, a hook that threw. */
+  suiteErrors: string[];
+  timedOut: boolean;
+}
+
+export interface SuiteRunOptions {
+  /** Stop at the first failing test (mutation runs need only one). */
+  bail?: boolean;
+  /** Grader files to run (absolute paths); default: all of them. */
+  files?: string[];
+}
+
+/**
+ * Stage 6: runs the lab's grader suite with vitest, in the runner (never in the learner's process), on a
+ * warm vitest instance of the lab's. The suite reaches the learner's code and the services through the
+ * grading context. When the deadline passes or `signal` aborts, `onExpire` stops the learner's code and
+ * the run is cancelled.
+ */
+export async function runGraderSuite(
+  suites: GraderSuites,
+  lab: Lab,
+  context: GradingContext,
+  onProgress: ProgressListener,
+  deadline: { ms: number; onExpire: () => Promise<void> },
+  signal?: AbortSignal,
+  options: SuiteRunOptions = {},
+): Promise<SuiteOutcome> {
+  signal?.throwIfAborted();
+  const suite = await suites.checkOut(lab);
+  let cancelled = false;
+  let timedOut = false;
+  const stop = () => {
+    cancelled = true;
+    void deadline.onExpire().then(() => suite.vitest.cancelCurrentRun("keyboard-input"));
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop();
+  }, deadline.ms);
+  signal?.addEventListener("abort", stop);
+  try {
+    suite.listen((testCase) => {
+      const outcome = toOutcome(testCase);
+      if (outcome)
+        onProgress({
+          type: "test",
+          name: outcome.name,
+          status: outcome.status,
+          durationMs: outcome.durationMs,
+          ...(outcome.message !== undefined && { message: outcome.message }),
+          ...(outcome.taskId !== undefined && { taskId: outcome.taskId }),
+        });
+    });
+    suite.vitest.getRootProject().provide(gradingContextKey, context);
+    suite.vitest.config.bail = options.bail ? 1 : 0;
+    const files = (options.files ?? lab.graderFiles).toSorted();
+    const run = await suite.vitest.runTestSpecifications(
+      files.map((file) => suite.vitest.getRootProject().createSpecification(file)),
+      true,
+    );
+    const modules = run.testModules.toSorted((a, b) => files.indexOf(a.moduleId) - files.indexOf(b.moduleId));
+    return {
+      tests: modules.flatMap((module) =>
+        [...module.children.allTests()].map(toOutcome).filter((test) => test !== undefined),
+      ),
+      suiteErrors: [
+        ...modules.flatMap(moduleErrors),
+        ...run.unhandledErrors.map((error) => describeError(error as Error)),
+      ],
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
+    suite.listen(undefined);
+    // A cancelled run may leave a worker stuck in the learner's hung call: that instance is not reused.
+    suites.checkIn(suite, { reusable: !cancelled });
+  }
+}
+
+function toOutcome(testCase: TestCase): TestOutcome | undefined {
+  const result = testCase.result();
+  if (result.state === "skipped" || result.state === "pending") return undefined;
+  const errors = result.errors ?? [];
+  const timedOut = errors.some((error) => error.name === "LearnerTimeoutError");
+  const output = testCase.meta().learnerOutput;
+  const taskId = findTaskId(testCase);
+  return {
+    name: testCase.fullName,
+    status: result.state === "passed" ? "pass" : timedOut ? "error" : "fail",
+    ...(errors.length > 0 && { message: errors.map(describeError).join("\n\n") }),
+    ...(output && { output }),
+    ...(taskId !== undefined && { taskId }),
+    durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
+    file: testCase.module.moduleId,
+    line: testCase.location?.line ?? 0,
+    column: testCase.location?.column ?? 0,
+  };
+}
+
+function findTaskId(testCase: TestCase): number | undefined {
+  for (let parent = testCase.parent; parent.type === "suite"; parent = parent.parent) {
+    const id = taskIdFromSuiteName(parent.name);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
+function moduleErrors(module: TestModule): string[] {
+  return module
+    .errors()
+    .map((error) => `${relative(module.project.config.root, module.moduleId)}: ${describeError(error)}`);
+}
+
+function describeError(error: { name?: string; message?: string; diff?: string }): string {
+  const message = stripVTControlCharacters(error.message ?? "(no message)");
+  return error.diff ? `${message}\n\n${stripVTControlCharacters(error.diff)}` : message;
+}
