@@ -7,10 +7,11 @@ import { GradeEnvironment, type PreparedEnvironment } from "./grade-environment.
 export interface PoolSettings {
   /** node_modules of the labs package: the libraries learner code may import. */
   labsNodeModules: string;
-  /** Environments kept ready, per shape, beyond those in use; 0 turns the pool off (see below). */
-  spare: number;
-  /** Grades this runner runs at once: environments of a shape that are kept at most is this plus `spare`. */
-  concurrency: number;
+  /**
+   * Environments kept per shape, in use or ready: a runner that grades N at a time wants N + 1, so one is
+   * always ready while the others are busy or being recycled. 0 turns the pool off (see below).
+   */
+  size: number;
   /** Below this much available memory (MiB) nothing is started ahead of demand and idle environments go. */
   minAvailableMemoryMb: number;
   /** Learner containers kept waiting in each Docker environment. */
@@ -40,7 +41,7 @@ interface Member {
  * Grade environments started ahead of demand, per shape (Docker or process sandbox; which services).
  * Each environment serves one grade at a time; after it, the environment is recycled in the background
  * (its services reset or replaced, fresh accounts made, learner containers waiting anew) and prepared for
- * the same lab again, so the next grade of that lab starts at once. With `spare: 0` there is no pool:
+ * the same lab again, so the next grade of that lab starts at once. With `size: 0` there is no pool:
  * every grade gets an environment of its own, named after the grade, removed after it (as before pools).
  */
 export class EnvironmentPool implements AsyncDisposable {
@@ -61,7 +62,7 @@ export class EnvironmentPool implements AsyncDisposable {
   }
 
   get enabled(): boolean {
-    return this.settings.spare > 0;
+    return this.settings.size > 0;
   }
 
   /** An environment prepared for one grade of `lab`: from the pool when one is ready, otherwise started now. */
@@ -103,11 +104,7 @@ export class EnvironmentPool implements AsyncDisposable {
       this.track(environment[Symbol.asyncDispose]());
       return;
     }
-    if (
-      !healthy ||
-      this.closed ||
-      this.shapeCount(member.key) > this.settings.concurrency + this.settings.spare
-    ) {
+    if (!healthy || this.closed || this.shapeCount(member.key) > this.settings.size) {
       this.discard(member);
       return;
     }
@@ -169,16 +166,12 @@ export class EnvironmentPool implements AsyncDisposable {
     }
   }
 
-  /** Starts environments of `shape` until `spare` of them are idle or on their way, within the limits. */
+  /** Starts environments of `shape` until the pool holds `size` of them, while memory allows. */
   private replenish(shape: EnvironmentShape, lab: Lab): void {
     const key = shapeKey(shape);
-    const ready = () =>
-      [...this.members].filter((member) => member.key === key && member.state !== "busy").length +
-      (this.creating.get(key) ?? 0);
     while (
       !this.closed &&
-      ready() < this.settings.spare &&
-      this.shapeCount(key) < this.settings.concurrency + this.settings.spare &&
+      this.shapeCount(key) < this.settings.size &&
       availableMemoryMb() >= this.settings.minAvailableMemoryMb
     ) {
       this.creating.set(key, (this.creating.get(key) ?? 0) + 1);

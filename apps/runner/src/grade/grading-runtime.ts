@@ -8,11 +8,14 @@ import { trackRuntime } from "./in-flight-grades.ts";
 export type PoolOptions = Omit<PoolSettings, "labsNodeModules" | "log">;
 
 /** No pool: every grade starts its environment and removes it afterwards (`labs grade`, `--no-pool`). */
-export const noPool: PoolOptions = { spare: 0, concurrency: 1, minAvailableMemoryMb: 0, warmCopies: 0 };
+export const noPool: PoolOptions = { size: 0, minAvailableMemoryMb: 0, warmCopies: 0 };
 
-/** A pool for a runner that grades `concurrency` at a time: one spare environment per shape, two waiting copies each. */
+/**
+ * A pool for a runner that grades `concurrency` at a time: per shape one environment more than that, so
+ * one is ready while the others are busy or being recycled; two learner containers waiting in each.
+ */
 export function poolFor(concurrency: number): PoolOptions {
-  return { spare: 1, concurrency, minAvailableMemoryMb: 1024, warmCopies: 2 };
+  return { size: concurrency + 1, minAvailableMemoryMb: 1024, warmCopies: 2 };
 }
 
 /**
