@@ -1,19 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { discoverLabs, type Lab, labFiles } from "@backend-labs/lab-format";
+import {
+  applyMutantPatch,
+  discoverLabs,
+  type Lab,
+  mutantSubmissionFiles,
+  treeSubmissionFiles,
+} from "@backend-labs/lab-format";
 import { describe, expect, it } from "vitest";
 import { configureTestcontainers } from "../src/cli/configure-testcontainers.ts";
 import { gradeSubmission } from "../src/grade/grade-submission.ts";
 import { GradingRuntime } from "../src/grade/grading-runtime.ts";
-import { readSubmissionDir, type Submission } from "../src/grade/submission.ts";
+import { readSubmissionDir, type Submission, submissionFromTexts } from "../src/grade/submission.ts";
 import { countLeftovers } from "./support/leftovers.ts";
 import { normalizeResult } from "./support/normalize-result.ts";
 import { fixtureLabsRoot, goldenRoot, repoLabsRoot } from "./support/paths.ts";
 
 // Golden tests: golden/<lab-id>/<expected status>/<cause>/ holds expected.json, the normalised result, and
-// the submission: a submission/ folder; or edit.json, one edit to the lab's solution (so fixtures do not
-// copy whole solutions); or, for the causes "solution", "starter" and "mutant-<id>", the lab's own files.
+// the submission: a submission/ folder; or submission.patch, a unified diff against the lab's solution (so
+// fixtures do not copy whole solutions, as the labs' own mutants); or, for the causes "solution",
+// "starter" and "mutant-<id>", the lab's own files.
 // UPDATE_GOLDEN=1 rewrites expected.json from the current behaviour; review the diff before committing.
 configureTestcontainers();
 const labs = new Map<string, Lab>(
@@ -62,34 +69,13 @@ describe.each(cases)("$labId $status/$cause", ({ labId, status, cause, dir }) =>
   });
 });
 
-interface SolutionEdit {
-  file: string;
-  find?: string;
-  replace?: string;
-  prepend?: string;
-  append?: string;
-}
-
 function goldenSubmission(lab: Lab, cause: string, dir: string): Submission {
   if (existsSync(join(dir, "submission"))) return readSubmissionDir(join(dir, "submission"));
-  const solution = readSubmissionDir(join(lab.dir, labFiles.solution));
-  if (cause.startsWith("mutant-")) {
-    const mutant = readSubmissionDir(join(lab.dir, labFiles.mutants, cause.slice("mutant-".length)));
-    for (const [path, content] of mutant.files) solution.files.set(path, content);
-    return solution;
-  }
-  if (existsSync(join(dir, "edit.json"))) {
-    const edit = JSON.parse(readFileSync(join(dir, "edit.json"), "utf8")) as SolutionEdit;
-    let text = solution.files.get(edit.file)?.toString("utf8");
-    if (text === undefined) throw new Error(`${dir}/edit.json: the solution has no ${edit.file}`);
-    if (edit.find !== undefined) {
-      if (!text.includes(edit.find))
-        throw new Error(`${dir}/edit.json: "${edit.find}" is not in ${edit.file}`);
-      text = text.replace(edit.find, edit.replace ?? "");
-    }
-    text = (edit.prepend ?? "") + text + (edit.append ?? "");
-    solution.files.set(edit.file, Buffer.from(text));
-    return solution;
+  const mutant = lab.manifest.mutants.find((candidate) => `mutant-${candidate.id}` === cause);
+  if (mutant) return submissionFromTexts(mutantSubmissionFiles(lab, mutant));
+  if (existsSync(join(dir, "submission.patch"))) {
+    const patch = readFileSync(join(dir, "submission.patch"), "utf8");
+    return submissionFromTexts(applyMutantPatch(treeSubmissionFiles(lab, "solution"), patch, dir));
   }
   return readSubmissionDir(join(lab.dir, cause));
 }

@@ -30,6 +30,8 @@ export const controlApi = {
   status: (id: string) => control<LearnerStatus>("GET", controlRoutes.learner(id)),
   reportHung: (id: string, report: HungReport) =>
     control<LearnerStatus>("POST", controlRoutes.hung(id), report),
+  /** Ids of the instrumented solution's mutants whose code ran since the last call (`labs mutate`). */
+  mutantCoverage: () => control<string[]>("GET", controlRoutes.mutantCoverage),
   /** settle: first wait until the learner's output has gone quiet (it may trail a call's reply). */
   output: (since: number, learnerId?: string, settle = false) =>
     control<OutputResponse>(

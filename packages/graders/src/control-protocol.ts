@@ -43,4 +43,5 @@ export const controlRoutes = {
   stop: (id: string) => `/learners/${encodeURIComponent(id)}/stop`,
   hung: (id: string) => `/learners/${encodeURIComponent(id)}/hung`,
   output: "/output",
+  mutantCoverage: "/mutant-coverage",
 } as const;

@@ -22,6 +22,8 @@ export interface GradingContext {
     kafka?: { brokers: string[]; hostAliases: Record<string, string> };
   };
   learner: LearnerEndpoint;
+  /** Mutation testing's baseline run: record which mutants each test reaches (see vitest-setup.ts). */
+  collectMutantCoverage?: boolean;
 }
 
 export const gradingContextKey = "backendLabs";
@@ -33,6 +35,10 @@ declare module "vitest" {
   /** What the learner's code printed during a test, attached by vitest-setup.ts. */
   export interface TaskMeta {
     learnerOutput?: string;
+    /** Mutants whose code the learner's copies ran during the test (mutation testing's baseline). */
+    mutantsCovered?: string[];
+    /** ...and between the previous test and this one: imports, a copy's start, a previous test's tail. */
+    mutantsCoveredBefore?: string[];
   }
 }
 

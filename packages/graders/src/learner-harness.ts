@@ -112,6 +112,10 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
     response.writeHead(503, { connection: "close" }).end();
     return;
   }
+  if (request.method === "GET" && request.url === harnessRoutes.mutantCoverage) {
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(takeMutantCoverage()));
+    return;
+  }
   if (request.method === "GET" && request.url === harnessRoutes.exports) {
     const names = Object.keys(exportsOf).filter((name) => typeof exportsOf[name] === "function");
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(names));
@@ -145,6 +149,19 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
     body = encode({ ok: false, kind: "unserializable", error: { name: "Unserializable", message } });
   }
   response.writeHead(200, { "content-type": "application/json" }).end(body);
+}
+
+/**
+ * Mutation testing (`labs mutate`) grades a solution instrumented by StrykerJS, which counts in
+ * globalThis.__stryker__ which mutants' code ran. Returns those seen since the last call and starts over;
+ * for code that is not instrumented, none.
+ */
+function takeMutantCoverage(): string[] {
+  const stryker = (globalThis as { __stryker__?: { mutantCoverage?: { static: Record<string, number> } } })
+    .__stryker__;
+  const seen = Object.keys(stryker?.mutantCoverage?.static ?? {});
+  if (stryker?.mutantCoverage) stryker.mutantCoverage.static = {};
+  return seen;
 }
 
 /** The learner needs the frames of their own code, not the harness's or Node's. */

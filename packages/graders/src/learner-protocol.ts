@@ -23,7 +23,11 @@ export type CallResponse =
       error: SerializedError;
     };
 
-export const harnessRoutes = { call: "/call", exports: "/exports" } as const;
+export const harnessRoutes = {
+  call: "/call",
+  exports: "/exports",
+  mutantCoverage: "/mutant-coverage",
+} as const;
 
 /** Where a warm copy (learner-harness.ts --wait) is told what to import and with which environment. */
 export const harnessStartRoute = "/start";

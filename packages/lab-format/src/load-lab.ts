@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type ZodError } from "zod";
 import { LabFormatError, type LabProblem } from "./lab-format-error.ts";
+import { patchedPaths } from "./mutant-patch.ts";
 import { type LabManifest, labManifestSchema } from "./manifest-schema.ts";
 import { type RoadmapSection, sectionByFolder, sectionByNumber } from "./roadmap-sections.ts";
 
@@ -10,8 +11,11 @@ export const labFiles = {
   instructions: "README.md",
   starter: "starter",
   solution: "solution",
+  secondSolution: "second-solution",
   grader: "grader",
   mutants: "mutants",
+  promises: "promises.json",
+  mutationReport: "mutation-report.json",
 } as const;
 
 export interface Lab {
@@ -45,7 +49,15 @@ export function loadLab(labDir: string): Lab {
   }
 
   requireFile(join(labDir, labFiles.instructions), problems);
-  for (const tree of [labFiles.starter, labFiles.solution]) {
+  const trees: string[] = [labFiles.starter, labFiles.solution];
+  if (manifest.secondSolution) trees.push(labFiles.secondSolution);
+  else if (existsSync(join(labDir, labFiles.secondSolution))) {
+    problems.push({
+      file: join(labDir, labFiles.secondSolution),
+      message: "there is a second solution, but lab.json has no secondSolution.design describing it",
+    });
+  }
+  for (const tree of trees) {
     for (const editable of manifest.learner.editable) requireFile(join(labDir, tree, editable), problems);
   }
   if (!manifest.learner.editable.includes(manifest.learner.entry)) {
@@ -100,30 +112,39 @@ function formatPath(path: PropertyKey[]): string {
 function checkMutants(labDir: string, manifest: LabManifest, problems: LabProblem[]): void {
   const mutantsDir = join(labDir, labFiles.mutants);
   const declared = new Set(manifest.mutants.map((mutant) => mutant.id));
-  const present = existsSync(mutantsDir) ? readdirSync(mutantsDir) : [];
-  for (const folder of present) {
-    if (!declared.has(folder)) {
+  for (const name of existsSync(mutantsDir) ? readdirSync(mutantsDir) : []) {
+    const id = name.endsWith(".patch") ? name.slice(0, -".patch".length) : undefined;
+    if (!id || !declared.has(id)) {
       problems.push({
-        file: join(mutantsDir, folder),
-        message: "mutant folder is not declared in lab.json mutants",
+        file: join(mutantsDir, name),
+        message: id
+          ? "mutant patch is not declared in lab.json mutants"
+          : "mutants/ holds only <id>.patch files (a unified diff against the mutant's base tree)",
       });
     }
   }
   manifest.mutants.forEach((mutant, index) => {
-    const mutantDir = join(mutantsDir, mutant.id);
-    const files = listFiles(mutantDir);
-    if (files.length === 0) {
+    const patchFile = join(mutantsDir, `${mutant.id}.patch`);
+    if (!existsSync(patchFile)) {
       problems.push({
         file: join(labDir, labFiles.manifest),
         field: `mutants[${index}].id`,
-        message: `no overlay files in ${relative(labDir, mutantDir)}/`,
+        message: `no patch ${relative(labDir, patchFile)}`,
+      });
+      return;
+    }
+    if (mutant.base === "second-solution" && !manifest.secondSolution) {
+      problems.push({
+        file: join(labDir, labFiles.manifest),
+        field: `mutants[${index}].base`,
+        message: "the lab has no second solution (secondSolution in lab.json)",
       });
     }
-    for (const file of files) {
-      if (!manifest.learner.editable.includes(file)) {
+    for (const path of patchedPaths(readFileSync(patchFile, "utf8"))) {
+      if (!manifest.learner.editable.includes(path)) {
         problems.push({
-          file: join(mutantDir, file),
-          message: "mutants may only overlay files listed in learner.editable",
+          file: patchFile,
+          message: `patches ${path}: mutants may only change files listed in learner.editable`,
         });
       }
     }

@@ -62,6 +62,38 @@ const mutant = z
   .object({
     id: slug,
     mistake: z.string().min(10).describe("The real-world mistake this known-wrong variant encodes"),
+    base: z
+      .enum(["solution", "second-solution"])
+      .default("solution")
+      .describe("The tree that mutants/<id>.patch applies to"),
+    origin: z
+      .enum(["author", "probe"])
+      .default("author")
+      .describe(
+        "probe: written, with the second solution, by someone who had read only README.md, lab.json and starter/",
+      ),
+  })
+  .strict();
+
+/** A generated mutant that no test can tell from the solution, matched by what it changes (not by number). */
+const equivalentMutant = z
+  .object({
+    file: workspacePath,
+    line: z
+      .number()
+      .int()
+      .min(1)
+      .describe("Where it was found; a moved line still matches by the fields below"),
+    mutator: z.string().min(1),
+    original: z
+      .string()
+      .min(1)
+      .describe("The code it replaces, whitespace collapsed, at most 120 characters"),
+    replacement: z.string(),
+    reason: z
+      .string()
+      .min(10)
+      .describe("Why no behaviour the README promises can tell it apart, in one checkable line"),
   })
   .strict();
 
@@ -119,6 +151,24 @@ export const labManifestSchema = z
       .default(10)
       .describe("How long one call into the learner's code may take before it counts as hung"),
     mutants: z.array(mutant).default([]),
+    secondSolution: z
+      .object({
+        design: z
+          .string()
+          .min(10)
+          .describe(
+            "How second-solution/ differs in design from solution/ (it was written from the README alone)",
+          ),
+      })
+      .strict()
+      .optional(),
+    mutation: z
+      .object({
+        equivalent: z.array(equivalentMutant).default([]),
+      })
+      .strict()
+      .default({ equivalent: [] })
+      .describe("Settings of `labs mutate` (mutation testing of solution/)"),
   })
   .strict()
   .superRefine((manifest, ctx) => {
@@ -145,6 +195,8 @@ export const labManifestSchema = z
   });
 
 export type LabManifest = z.output<typeof labManifestSchema>;
+export type MutantDeclaration = LabManifest["mutants"][number];
+export type EquivalentMutant = LabManifest["mutation"]["equivalent"][number];
 export type ServiceName = keyof LabManifest["services"];
 export const serviceNames = ["postgres", "redis", "kafka"] as const satisfies readonly ServiceName[];
 

@@ -2,7 +2,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { discoverLabs, LabFormatError, loadLab } from "../src/index.ts";
+import {
+  applyMutantPatch,
+  createMutantPatch,
+  discoverLabs,
+  LabFormatError,
+  LabTreeError,
+  loadLab,
+  mutantSubmissionFiles,
+  treeSubmissionFiles,
+} from "../src/index.ts";
 
 const roots: string[] = [];
 
@@ -35,13 +44,22 @@ function writeLab(files: Record<string, string>, folder = "demo-lab", section = 
   return labDir;
 }
 
+const noTtlPatch = [
+  "--- a/src/cache.ts",
+  "+++ b/src/cache.ts",
+  "@@ -1,1 +1,1 @@",
+  "-export function get() {}",
+  "+export function get() { return 1; }",
+  "",
+].join("\n");
+
 const completeLab = (lab = manifest()) => ({
   "lab.json": JSON.stringify(lab),
   "README.md": "# Demo\n",
   "starter/src/cache.ts": "export function get() {}\n",
   "solution/src/cache.ts": "export function get() {}\n",
   "grader/cache.test.ts": "",
-  "mutants/no-ttl/src/cache.ts": "export function get() {}\n",
+  "mutants/no-ttl.patch": noTtlPatch,
 });
 
 function problemsOf(labDir: string): string[] {
@@ -104,21 +122,35 @@ describe("loadLab", () => {
       ["grader/cache.test.ts"]: _grader,
       ...rest
     } = completeLab();
-    const problems = problemsOf(writeLab({ ...rest, "mutants/undeclared/src/cache.ts": "" }));
+    const problems = problemsOf(
+      writeLab({ ...rest, "mutants/undeclared.patch": noTtlPatch, "mutants/copy/src/cache.ts": "" }),
+    );
     expect(problems).toEqual(
       expect.arrayContaining([
         "solution/src/cache.ts||file is missing",
         expect.stringMatching(/^grader\|\|no grader test files/),
-        "mutants/undeclared||mutant folder is not declared in lab.json mutants",
+        "mutants/undeclared.patch||mutant patch is not declared in lab.json mutants",
+        expect.stringMatching(/^mutants\/copy\|\|mutants\/ holds only <id>\.patch files/),
       ]),
     );
   });
 
-  it("refuses mutants that overlay files the learner cannot edit", () => {
-    const problems = problemsOf(writeLab({ ...completeLab(), "mutants/no-ttl/src/other.ts": "" }));
+  it("refuses mutants that patch files the learner cannot edit", () => {
+    const patch = noTtlPatch.replaceAll("src/cache.ts", "src/other.ts");
+    const problems = problemsOf(writeLab({ ...completeLab(), "mutants/no-ttl.patch": patch }));
     expect(problems).toContain(
-      "mutants/no-ttl/src/other.ts||mutants may only overlay files listed in learner.editable",
+      "mutants/no-ttl.patch||patches src/other.ts: mutants may only change files listed in learner.editable",
     );
+  });
+
+  it("wants a second solution described in lab.json, with every editable file", () => {
+    expect(problemsOf(writeLab({ ...completeLab(), "second-solution/src/cache.ts": "" }))).toEqual([
+      "second-solution||there is a second solution, but lab.json has no secondSolution.design describing it",
+    ]);
+    const described = manifest({ secondSolution: { design: "caches in a Map instead" } });
+    expect(problemsOf(writeLab(completeLab(described), "described"))).toEqual([
+      "second-solution/src/cache.ts||file is missing",
+    ]);
   });
 
   it("refuses editable paths that escape the workspace", () => {
@@ -131,6 +163,40 @@ describe("loadLab", () => {
   it("wants the lab in its section's folder", () => {
     const problems = problemsOf(writeLab(completeLab(), "demo-lab", "03-databases"));
     expect(problems).toContainEqual(expect.stringMatching(/roadmap\.section\|.*labs\/04-caching/));
+  });
+});
+
+describe("mutant patches", () => {
+  it("apply to their base tree and name the hunk that no longer fits", () => {
+    const lab = loadLab(writeLab(completeLab()));
+    expect(mutantSubmissionFiles(lab, lab.manifest.mutants[0]!)).toEqual(
+      new Map([["src/cache.ts", "export function get() { return 1; }\n"]]),
+    );
+    writeFileSync(join(lab.dir, "solution/src/cache.ts"), "export function get(): number { return 0; }\n");
+    expect(() => mutantSubmissionFiles(lab, lab.manifest.mutants[0]!)).toThrow(
+      /mutant no-ttl: hunk 1 of src\/cache\.ts \(@@ -1,1 \+1,1 @@\) no longer applies/,
+    );
+  });
+
+  it("round-trip: a patch made from two trees turns the first into the second", () => {
+    const base = new Map([
+      ["src/a.ts", "one\ntwo\nthree\n"],
+      ["src/b.ts", "b\n"],
+    ]);
+    const edited = new Map([
+      ["src/a.ts", "one\n2\nthree\n"],
+      ["src/b.ts", "b\n"],
+    ]);
+    const patch = createMutantPatch(base, edited);
+    expect(patch).not.toContain("src/b.ts");
+    expect(applyMutantPatch(base, patch, "x")).toEqual(edited);
+  });
+
+  it("a tree's copy of a fixed file must be the starter's", () => {
+    const lab = loadLab(
+      writeLab({ ...completeLab(), "starter/src/fixed.ts": "a\n", "solution/src/fixed.ts": "b\n" }),
+    );
+    expect(() => treeSubmissionFiles(lab, "solution")).toThrow(LabTreeError);
   });
 });
 

@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { LabFormatError } from "@backend-labs/lab-format";
+import { type Lab, LabFormatError } from "@backend-labs/lab-format";
 import { GradingRuntime, noPool, poolFor } from "../grade/grading-runtime.ts";
 import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
 import { DockerUnavailableError } from "../services/docker-reachable.ts";
@@ -10,6 +10,7 @@ import { HostFirewallError } from "../services/host-firewall.ts";
 import { reportFormats } from "../report/render-report.ts";
 import { gradeCommand } from "./commands/grade-command.ts";
 import { formatListing, listLabs } from "./commands/list-command.ts";
+import { mutateCommand } from "./commands/mutate-command.ts";
 import { scaffoldLab } from "./commands/new-command.ts";
 import { validateLab } from "./commands/validate-command.ts";
 import { exitCodes } from "./exit-codes.ts";
@@ -30,6 +31,24 @@ const sandboxOption = () =>
     "--sandbox <kind>",
     "where learner code runs: docker (default when Docker answers) or process (trusted code only)",
   ).choices(["docker", "process"] as const);
+
+const jobsOption = (what: string) =>
+  new Option("--jobs <n>", `${what} (default: 2 on machines with 4+ cores, else 1)`).argParser((value) => {
+    const jobs = Number(value);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8)
+      throw new UsageError(`--jobs must be a whole number from 1 to 8, not "${value}"`);
+    return jobs;
+  });
+
+/** The labs named, or with --all every lab (then none may be invalid). */
+function selectLabs(labIds: string[], all: boolean): Lab[] {
+  if (all === labIds.length > 0) throw new UsageError("name lab ids or pass --all (not both)");
+  const catalog = loadCatalog(labsRoot());
+  if (all && catalog.invalid.length > 0) {
+    throw new UsageError(catalog.invalid.map((error) => error.message).join("\n"));
+  }
+  return all ? catalog.labs : labIds.map((id) => findLab(catalog, id));
+}
 
 const program = new Command()
   .name("labs")
@@ -99,14 +118,8 @@ program
     "start every grade's services and learner containers on demand (slower; for comparison)",
   )
   .action(async (labIds, options) => {
-    if ((options.all === true) === labIds.length > 0)
-      throw new UsageError("name lab ids or pass --all (not both)");
+    const labs = selectLabs(labIds, options.all === true);
     const root = labsRoot();
-    const catalog = loadCatalog(root);
-    if (options.all && catalog.invalid.length > 0) {
-      throw new UsageError(catalog.invalid.map((error) => error.message).join("\n"));
-    }
-    const labs = options.all ? catalog.labs : labIds.map((id) => findLab(catalog, id));
     const sandbox = await prepareRunner(options.sandbox);
     const jobs = options.jobs ?? defaultJobs();
     await using runtime = new GradingRuntime(labsNodeModules(root), options.pool ? poolFor(jobs) : noPool);
@@ -129,6 +142,33 @@ program
       `${labs.length} lab(s) checked in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
     );
     process.exitCode = allValid ? 0 : 1;
+  });
+
+program
+  .command("mutate")
+  .description(
+    "mutation-test labs' graders: generate mutants of each solution, grade them all, write mutation-report.json",
+  )
+  .argument("[lab-ids...]", "labs to mutate")
+  .option("--all", "mutate every lab")
+  .option("--quiet", "no line per mutant")
+  .addOption(sandboxOption())
+  .addOption(jobsOption("mutants to grade at the same time"))
+  .option("--no-pool", "start every grade's services and learner containers on demand (much slower)")
+  .action(async (labIds, options) => {
+    const labs = selectLabs(labIds, options.all === true);
+    const sandbox = await prepareRunner(options.sandbox);
+    const jobs = options.jobs ?? defaultJobs();
+    await using runtime = new GradingRuntime(
+      labsNodeModules(labsRoot()),
+      options.pool ? poolFor(jobs) : noPool,
+    );
+    const started = performance.now();
+    const strong = await mutateCommand(labs, runtime, { sandbox, jobs, quiet: options.quiet === true });
+    process.stderr.write(
+      `${labs.length} lab(s) mutated in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+    );
+    process.exitCode = strong ? 0 : 1;
   });
 
 program

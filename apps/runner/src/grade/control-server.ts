@@ -62,6 +62,10 @@ async function route(
     send(response, 200, { cursor: learners.output.cursor, text: learners.output.since(since, learnerId) });
     return;
   }
+  if (method === "GET" && url.pathname === "/mutant-coverage") {
+    send(response, 200, await learners.mutantCoverage());
+    return;
+  }
   if (method === "POST" && url.pathname === "/learners") {
     const body = (await readJson(request)) as StartLearnerRequest;
     send(response, 200, await learners.start(body.env ?? {}));

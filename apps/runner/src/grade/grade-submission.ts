@@ -215,6 +215,7 @@ async function runStages(
     control: { url: control.url, token: control.token },
     services: prepared.services,
     learner: firstLearner,
+    ...(suiteOptions?.onMutantCoverage && { collectMutantCoverage: true }),
   };
   stopIfAborted();
   onProgress({ type: "stage", stage: "run" });

@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LearnerStatus } from "@backend-labs/graders/control-protocol";
 import { type LearnerEndpoint } from "@backend-labs/graders/grading-context";
+import { harnessRoutes } from "@backend-labs/graders/learner-protocol";
 import { type LearnerCopy, type LearnerSandbox } from "../sandbox/learner-sandbox.ts";
 import { LearnerOutputLog } from "./learner-output-log.ts";
 
@@ -108,6 +109,24 @@ export class LearnerProcesses implements AsyncDisposable {
     }
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     return `Your code ${how} while starting, before the grader could call it.${tail}`;
+  }
+
+  /** Mutants of an instrumented solution that the running copies reached since the last call. */
+  async mutantCoverage(): Promise<string[]> {
+    const running = [...this.processes.values()].filter(({ copy }) => !copy.exit);
+    const seen = await Promise.all(
+      running.map(async ({ endpoint }) => {
+        try {
+          const response = await fetch(endpoint.rpcUrl + harnessRoutes.mutantCoverage, {
+            signal: AbortSignal.timeout(2_000),
+          });
+          return response.ok ? ((await response.json()) as string[]) : [];
+        } catch {
+          return []; // A copy that is busy or dying reports nothing; its mutants then run against every test.
+        }
+      }),
+    );
+    return [...new Set(seen.flat())];
   }
 
   async exportedFunctions(id: string): Promise<string[]> {

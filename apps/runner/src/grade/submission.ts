@@ -30,3 +30,18 @@ export function readSubmissionDir(dir: string): Submission {
 
 export const maxSubmissionFileBytes = 1024 * 1024;
 export const maxSubmissionFiles = 100;
+
+/** Files held as text ({ path: text }, or a map) as the pipeline takes them; validation happens in stage 1. */
+export function submissionFromTexts(files: Record<string, string> | ReadonlyMap<string, string>): Submission {
+  const entries = isTextMap(files) ? [...files] : Object.entries(files);
+  return {
+    files: new Map(entries.map(([path, content]) => [path, Buffer.from(content, "utf8")])),
+    unreadable: [],
+  };
+}
+
+function isTextMap(
+  files: Record<string, string> | ReadonlyMap<string, string>,
+): files is ReadonlyMap<string, string> {
+  return files instanceof Map;
+}

@@ -33,6 +33,17 @@ export interface SuiteRunOptions {
   bail?: boolean;
   /** Grader files to run (absolute paths); default: all of them. */
   files?: string[];
+  /** Mutation testing's baseline: receives, per test, which mutants of the instrumented solution it reached. */
+  onMutantCoverage?: (coverage: TestMutantCoverage) => void;
+}
+
+export interface TestMutantCoverage {
+  test: string;
+  file: string;
+  /** Reached while the test ran. */
+  covered: string[];
+  /** Reached outside any test, before this one (imports, a copy's start, the previous test's tail). */
+  before: string[];
 }
 
 /**
@@ -84,6 +95,17 @@ export async function runGraderSuite(
       true,
     );
     const modules = run.testModules.toSorted((a, b) => files.indexOf(a.moduleId) - files.indexOf(b.moduleId));
+    if (options.onMutantCoverage) {
+      for (const testCase of modules.flatMap((module) => [...module.children.allTests()])) {
+        const meta = testCase.meta();
+        options.onMutantCoverage({
+          test: testCase.fullName,
+          file: testCase.module.moduleId,
+          covered: meta.mutantsCovered ?? [],
+          before: meta.mutantsCoveredBefore ?? [],
+        });
+      }
+    }
     return {
       tests: modules.flatMap((module) =>
         [...module.children.allTests()].map(toOutcome).filter((test) => test !== undefined),

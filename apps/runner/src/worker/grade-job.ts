@@ -4,7 +4,7 @@ import { gradeSubmission, type SandboxKind } from "../grade/grade-submission.ts"
 import { type GradingRuntime } from "../grade/grading-runtime.ts";
 import { labForJob } from "./lab-for-job.ts";
 import { ProgressRecorder } from "./progress-recorder.ts";
-import { submissionFromFiles } from "./submission-from-files.ts";
+import { submissionFromTexts } from "../grade/submission.ts";
 
 export interface GradeJobContext {
   labsRoot: string;
@@ -43,7 +43,7 @@ export async function gradeJob(job: ClaimedJob, context: GradeJobContext): Promi
     } else {
       result = await gradeSubmission({
         lab: found.lab,
-        submission: submissionFromFiles(job.files),
+        submission: submissionFromTexts(job.files),
         runtime: context.runtime,
         onProgress: progress.record,
         sandbox: context.sandbox,

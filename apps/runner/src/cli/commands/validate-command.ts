@@ -1,10 +1,18 @@
-import { join } from "node:path";
 import { type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
-import { type Lab, labFiles } from "@backend-labs/lab-format";
+import {
+  type Lab,
+  LabTreeError,
+  type LabTree,
+  mutantSubmissionFiles,
+  treeSubmissionFiles,
+  mutationReportProblems,
+  promiseTableProblems,
+} from "@backend-labs/lab-format";
 import { createColors } from "picocolors";
 import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
 import { type GradingRuntime } from "../../grade/grading-runtime.ts";
-import { readSubmissionDir, type Submission } from "../../grade/submission.ts";
+import { type Submission, submissionFromTexts } from "../../grade/submission.ts";
+import { mutationEngine } from "../../mutation/generate-mutants.ts";
 import { progressPrinter } from "../progress-printer.ts";
 
 interface Check {
@@ -22,7 +30,11 @@ export interface ValidationReport {
   seconds: number;
 }
 
-/** A lab is valid when its solution passes, its starter fails, and every mutant is caught. */
+/**
+ * A lab is valid when its solution and second solution pass, its starter fails, every mutant and probe is
+ * caught by a test, its promises.json maps every README statement to tests (and every test to one), and
+ * its mutation report is fresh and strong.
+ */
 export interface ValidateOptions {
   sandbox: SandboxKind;
   quiet: boolean;
@@ -37,31 +49,29 @@ export async function validateLab(
 ): Promise<ValidationReport> {
   const c = createColors(process.stderr.isTTY === true);
   const started = performance.now();
+  const tree = (name: LabTree) => () => submissionFromTexts(treeSubmissionFiles(lab, name));
   const checks: Check[] = [
-    {
-      variant: "solution",
-      expected: ["pass"],
-      submission: () => learnerFiles(lab, readSubmissionDir(join(lab.dir, labFiles.solution)), "solution"),
-    },
-    {
-      variant: "starter",
-      expected: ["fail"],
-      submission: () => learnerFiles(lab, readSubmissionDir(join(lab.dir, labFiles.starter)), "starter"),
-    },
+    { variant: "solution", expected: ["pass"], submission: tree("solution") },
+    ...(lab.manifest.secondSolution
+      ? [
+          {
+            variant: "second solution",
+            expected: ["pass"],
+            submission: tree("second-solution"),
+          } satisfies Check,
+        ]
+      : []),
+    { variant: "starter", expected: ["fail"], submission: tree("starter") },
     ...lab.manifest.mutants.map((mutant): Check => ({
-      variant: `mutant ${mutant.id}`,
+      variant: `${mutant.origin === "probe" ? "probe" : "mutant"} ${mutant.id}`,
       expected: ["fail", "error"],
-      submission: () =>
-        learnerFiles(
-          lab,
-          overlay(join(lab.dir, labFiles.solution), join(lab.dir, labFiles.mutants, mutant.id)),
-          `mutants/${mutant.id}`,
-        ),
+      submission: () => submissionFromTexts(mutantSubmissionFiles(lab, mutant)),
       mustBeCaughtByTests: true,
     })),
   ];
   const linesPerCheck: string[][] = checks.map(() => []);
   let ok = true;
+  let solutionTests: string[] | undefined;
   let next = 0;
   const worker = async () => {
     for (let index = next++; index < checks.length; index = next++) {
@@ -71,8 +81,9 @@ export async function validateLab(
       try {
         submission = check.submission();
       } catch (error) {
+        if (!(error instanceof LabTreeError)) throw error;
         ok = false;
-        lines.push(`  ${c.red("✗")} ${check.variant}: ${(error as Error).message}`);
+        lines.push(`  ${c.red("✗")} ${check.variant}: ${error.message}`);
         continue;
       }
       const result = await gradeSubmission({
@@ -84,6 +95,7 @@ export async function validateLab(
       });
       const problem = checkProblem(check, result);
       ok &&= problem === undefined;
+      if (check.variant === "solution") solutionTests = result.tests.map((test) => test.name);
       const summary = `${result.status}, ${result.tests.filter((t) => t.status === "pass").length}/${result.tests.length} tests passed, ${(result.timings.total_ms / 1000).toFixed(1)} s`;
       lines.push(
         problem
@@ -98,6 +110,13 @@ export async function validateLab(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, checks.length)) }, worker));
   const lines = linesPerCheck.flat();
+  // The grader must check what the README promises, all of it, and be shown strong by mutation testing.
+  const labProblems = [
+    ...(solutionTests ? promiseTableProblems(lab, solutionTests) : []),
+    ...mutationReportProblems(lab, mutationEngine),
+  ];
+  ok &&= labProblems.length === 0;
+  lines.push(...labProblems.map((problem) => `  ${c.red("✗")} ${problem}`));
   return { labId: lab.manifest.id, ok, lines, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -116,31 +135,4 @@ function checkProblem(check: Check, result: GradeResult): string | undefined {
   const silent = result.tests.find((test) => test.status !== "pass" && !test.message?.trim());
   if (silent) return `test "${silent.name}" failed without a message to teach from`;
   return undefined;
-}
-
-/**
- * What a learner would submit from a tree: its editable files. A tree may also carry copies of the lab's
- * fixed files (so that it type-checks on its own); those must be the starter's, byte for byte.
- */
-function learnerFiles(lab: Lab, tree: Submission, treeName: string): Submission {
-  const editable = new Set(lab.manifest.learner.editable);
-  const starter = readSubmissionDir(join(lab.dir, labFiles.starter));
-  const files = new Map<string, Buffer>();
-  for (const [path, content] of tree.files) {
-    if (editable.has(path)) files.set(path, content);
-    else if (!starter.files.get(path)?.equals(content)) {
-      throw new Error(
-        `${treeName}/${path} is not editable (learner.editable), so grading uses starter/${path}; ` +
-          "keep the two identical or list the file as editable",
-      );
-    }
-  }
-  return { files, unreadable: tree.unreadable };
-}
-
-function overlay(baseDir: string, overlayDir: string): Submission {
-  const base = readSubmissionDir(baseDir);
-  const top = readSubmissionDir(overlayDir);
-  for (const [path, content] of top.files) base.files.set(path, content);
-  return { files: base.files, unreadable: [...base.unreadable, ...top.unreadable] };
 }

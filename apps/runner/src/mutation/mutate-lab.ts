@@ -1,0 +1,201 @@
+import { type GradeResult } from "@backend-labs/grade-result";
+import {
+  type EquivalentMutant,
+  type Lab,
+  labInputsHash,
+  type MutationReport,
+  type ReportedMutant,
+  summarize,
+  treeSubmissionFiles,
+} from "@backend-labs/lab-format";
+import { type SandboxKind } from "../environments/environment-shape.ts";
+import { gradeSubmission } from "../grade/grade-submission.ts";
+import { type GradingRuntime } from "../grade/grading-runtime.ts";
+import { submissionFromTexts } from "../grade/submission.ts";
+import { type TestMutantCoverage } from "../suites/run-grader-suite.ts";
+import { applyMutant, type GeneratedMutant, generateMutants, mutationEngine } from "./generate-mutants.ts";
+
+export interface MutateOptions {
+  sandbox: SandboxKind;
+  /** Mutants graded at the same time. */
+  jobs: number;
+  onMutant?: (done: number, total: number, mutant: ReportedMutant, seconds: number) => void;
+}
+
+/** The instrumented solution does not pass its own grader: mutation results would mean nothing. */
+export class BaselineFailedError extends Error {
+  constructor(lab: Lab, result: GradeResult) {
+    const failed = result.tests.find((test) => test.status !== "pass");
+    super(
+      `${lab.manifest.id}: the instrumented solution does not pass its grader (${result.status}): ` +
+        (result.message ?? `${failed?.name ?? ""}: ${failed?.message ?? ""}`)
+          .split("\n")
+          .slice(0, 8)
+          .join("\n"),
+    );
+    this.name = "BaselineFailedError";
+  }
+}
+
+/** Which grader tests reached each mutant in the baseline run, and which ran outside any test. */
+interface CoverageMap {
+  filesByMutant: Map<string, Set<string>>;
+  outsideTests: Set<string>;
+}
+
+/**
+ * `labs mutate` for one lab: StrykerJS's instrumenter generates every mutant of the solution's editable
+ * files; one grade of the instrumented solution (every mutant behind a switch, none active) must pass and
+ * records which grader files reach each mutant; then each mutant, applied to the solution as a learner
+ * would submit it, is graded through the real pipeline, stopping at the first failing test and running
+ * first the grader files that reach it (all of them when it runs outside tests, or when those pass).
+ */
+export async function mutateLab(
+  lab: Lab,
+  runtime: GradingRuntime,
+  options: MutateOptions,
+): Promise<MutationReport> {
+  const started = performance.now();
+  const solution = treeSubmissionFiles(lab, "solution");
+  const { mutants, instrumented } = await generateMutants(solution);
+  const coverage = await baseline(lab, runtime, options.sandbox, instrumented);
+  const equivalents = matchEquivalents(mutants, lab.manifest.mutation.equivalent);
+
+  const reported: ReportedMutant[] = new Array(mutants.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    for (let index = next++; index < mutants.length; index = next++) {
+      const mutant = mutants[index]!;
+      const mutantStarted = performance.now();
+      const judged = await judge(
+        lab,
+        runtime,
+        options.sandbox,
+        solution,
+        mutant,
+        coverage,
+        equivalents.get(mutant),
+      );
+      reported[index] = judged;
+      options.onMutant?.(++done, mutants.length, judged, (performance.now() - mutantStarted) / 1000);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  return {
+    lab: lab.manifest.id,
+    engine: mutationEngine,
+    inputs: labInputsHash(lab, mutationEngine),
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    summary: summarize(reported),
+    mutants: reported,
+  };
+}
+
+/** Declared equivalents that match no generated mutant: stale declarations. */
+export function unmatchedEquivalents(lab: Lab, report: MutationReport): EquivalentMutant[] {
+  return lab.manifest.mutation.equivalent.filter(
+    (declared) =>
+      !report.mutants.some(
+        (mutant) =>
+          mutant.reason === declared.reason &&
+          mutant.file === declared.file &&
+          mutant.mutator === declared.mutator &&
+          mutant.replacement === declared.replacement,
+      ),
+  );
+}
+
+async function baseline(
+  lab: Lab,
+  runtime: GradingRuntime,
+  sandbox: SandboxKind,
+  instrumented: Map<string, string>,
+): Promise<CoverageMap> {
+  const coverage: CoverageMap = { filesByMutant: new Map(), outsideTests: new Set() };
+  const onMutantCoverage = ({ file, covered, before }: TestMutantCoverage) => {
+    for (const id of covered)
+      coverage.filesByMutant.set(id, (coverage.filesByMutant.get(id) ?? new Set()).add(file));
+    for (const id of before) coverage.outsideTests.add(id);
+  };
+  const result = await gradeSubmission({
+    lab,
+    submission: submissionFromTexts(instrumented),
+    runtime,
+    sandbox,
+    suite: { onMutantCoverage },
+  });
+  if (result.status !== "pass") throw new BaselineFailedError(lab, result);
+  return coverage;
+}
+
+async function judge(
+  lab: Lab,
+  runtime: GradingRuntime,
+  sandbox: SandboxKind,
+  solution: ReadonlyMap<string, string>,
+  mutant: GeneratedMutant,
+  coverage: CoverageMap,
+  equivalent: EquivalentMutant | undefined,
+): Promise<ReportedMutant> {
+  const { file, line, column, mutator, original, replacement } = mutant;
+  const entry = { file, line, column, mutator, original, replacement };
+  if (mutant.excludedBecause !== undefined)
+    return { ...entry, status: "excluded", reason: mutant.excludedBecause };
+
+  const reachedBy = coverage.filesByMutant.get(mutant.id);
+  const covered = reachedBy !== undefined || coverage.outsideTests.has(mutant.id);
+  const grade = (files?: string[]) =>
+    gradeSubmission({
+      lab,
+      submission: submissionFromTexts(applyMutant(solution, mutant)),
+      runtime,
+      sandbox,
+      suite: { bail: true, ...(files && { files }) },
+    });
+  // Grader files that reach it first; all of them when it also runs outside tests or reaches none.
+  const first = reachedBy && !coverage.outsideTests.has(mutant.id) ? [...reachedBy] : undefined;
+  let result = await grade(first);
+  if (result.status === "pass" && first && first.length < lab.graderFiles.length) result = await grade();
+
+  if (result.status === "error" && result.message?.startsWith("Your code does not compile")) {
+    return { ...entry, status: "compile-error" };
+  }
+  if (result.status === "pass") {
+    return equivalent
+      ? { ...entry, status: "equivalent", reason: equivalent.reason }
+      : { ...entry, status: "survived", covered };
+  }
+  const failed = result.tests.find((test) => test.status !== "pass");
+  const timedOut = failed?.status === "error" || /timed out/i.test(result.message ?? "");
+  return {
+    ...entry,
+    status: timedOut ? "timeout" : "killed",
+    killedBy: failed?.name ?? (result.message ?? "").split("\n")[0]!,
+    ...(equivalent && {
+      reason: `declared equivalent in lab.json, but a test kills it: remove the declaration`,
+    }),
+  };
+}
+
+/** Each declared equivalent belongs to the mutant that makes the same change, nearest its recorded line. */
+function matchEquivalents(
+  mutants: GeneratedMutant[],
+  declared: EquivalentMutant[],
+): Map<GeneratedMutant, EquivalentMutant> {
+  const matches = new Map<GeneratedMutant, EquivalentMutant>();
+  for (const declaration of declared) {
+    const candidates = mutants
+      .filter(
+        (mutant) =>
+          !matches.has(mutant) &&
+          mutant.file === declaration.file &&
+          mutant.mutator === declaration.mutator &&
+          mutant.original === declaration.original &&
+          mutant.replacement === declaration.replacement,
+      )
+      .sort((a, b) => Math.abs(a.line - declaration.line) - Math.abs(b.line - declaration.line));
+    if (candidates[0]) matches.set(candidates[0], declaration);
+  }
+  return matches;
+}
