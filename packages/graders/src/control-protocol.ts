@@ -25,6 +25,8 @@ export interface LearnerStatus {
   memoryLimitMb: number;
   /** Why the runner stopped it, when it did. */
   stoppedBecause: "requested" | "hung" | null;
+  /** For a copy that hung: what the runner saw that explains it (e.g. every pool connection checked out). */
+  hangDiagnosis?: string;
 }
 
 export interface OutputResponse {

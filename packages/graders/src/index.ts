@@ -4,3 +4,7 @@ export { LearnerInstance, type Remote } from "./learner-instance.ts";
 export { learner, startLearner } from "./learner.ts";
 export { closeServiceClients, kafka, postgres, redis } from "./service-clients.ts";
 export { task, taskIdFromSuiteName } from "./task.ts";
+export { got, type HttpReply } from "./http-reply.ts";
+export { lockWaiters } from "./postgres-lock-waiters.ts";
+export { uid } from "./unique-id.ts";
+export { waitFor } from "./wait-for.ts";

@@ -21,9 +21,10 @@ export class LearnerUnavailableError extends Error {
 
 /** A call into the learner's code did not finish in time; the runner stops that process and the grade is `error`. */
 export class LearnerTimeoutError extends Error {
-  constructor(what: string, timeoutMs: number) {
+  constructor(what: string, timeoutMs: number, diagnosis?: string) {
     super(
-      `${what} timed out after ${timeoutMs / 1000} s: look for a loop that never ends or a promise that never settles`,
+      `${what} timed out after ${timeoutMs / 1000} s: ` +
+        (diagnosis ?? "look for a loop that never ends or a promise that never settles"),
     );
     this.name = "LearnerTimeoutError";
   }

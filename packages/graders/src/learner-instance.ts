@@ -106,8 +106,8 @@ export class LearnerInstance {
     }
     if (!status.running) return this.explainStopped(what, status);
     if (isTimeout(error)) {
-      await controlApi.reportHung(this.endpoint.id, { fn: what, timeoutMs });
-      return new LearnerTimeoutError(what, timeoutMs);
+      const { hangDiagnosis } = await controlApi.reportHung(this.endpoint.id, { fn: what, timeoutMs });
+      return new LearnerTimeoutError(what, timeoutMs, hangDiagnosis);
     }
     return new LearnerUnavailableError(`${what} failed: ${(error as Error).message}`);
   }

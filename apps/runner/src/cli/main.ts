@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { type Lab, LabFormatError } from "@backend-labs/lab-format";
+import { type Lab, LabFormatError, LabTreeError } from "@backend-labs/lab-format";
 import { GradingRuntime, noPool, poolFor } from "../grade/grading-runtime.ts";
 import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
 import { DockerUnavailableError } from "../services/docker-reachable.ts";
@@ -10,6 +10,7 @@ import { HostFirewallError } from "../services/host-firewall.ts";
 import { reportFormats } from "../report/render-report.ts";
 import { gradeCommand } from "./commands/grade-command.ts";
 import { formatListing, listLabs } from "./commands/list-command.ts";
+import { editMutant, saveMutant } from "./commands/mutant-command.ts";
 import { mutateCommand } from "./commands/mutate-command.ts";
 import { scaffoldLab } from "./commands/new-command.ts";
 import { validateLab } from "./commands/validate-command.ts";
@@ -171,6 +172,57 @@ program
     process.exitCode = strong ? 0 : 1;
   });
 
+const mutant = program
+  .command("mutant")
+  .description("author a lab's hand-written mutants, which are stored as patches (mutants/<id>.patch)");
+
+mutant
+  .command("edit")
+  .description("write a mutant's files into a folder, to edit them as files (a new id starts from its base)")
+  .argument("<lab-id>")
+  .argument("<mutant-id>")
+  .argument("[dir]", "an empty or new folder (default: a temporary one)")
+  .addOption(
+    new Option("--base <tree>", "for a new mutant: the tree it changes")
+      .choices(["solution", "second-solution"] as const)
+      .default("solution" as const),
+  )
+  .action((labId, mutantId, dir, options) => {
+    const lab = findLab(loadCatalog(labsRoot()), labId);
+    const folder = editMutant(lab, mutantId, dir, options.base);
+    process.stdout.write(`${folder}\n`);
+    process.stderr.write(`edit the files, then: pnpm labs mutant save ${labId} ${mutantId} ${folder}\n`);
+  });
+
+mutant
+  .command("save")
+  .description(
+    "store a folder of the lab's editable files as mutants/<id>.patch (adding it to lab.json if new)",
+  )
+  .argument("<lab-id>")
+  .argument("<mutant-id>")
+  .argument("<dir>", "a folder with the lab's editable files, one mistake in them")
+  .option("--mistake <text>", "for a new mutant: the real-world mistake it encodes")
+  .addOption(
+    new Option("--base <tree>", "for a new mutant: the tree it changes")
+      .choices(["solution", "second-solution"] as const)
+      .default("solution" as const),
+  )
+  .addOption(
+    new Option("--origin <who>", "for a new mutant: probe = written without reading the grader")
+      .choices(["author", "probe"] as const)
+      .default("author" as const),
+  )
+  .action((labId, mutantId, dir, options) => {
+    const lab = findLab(loadCatalog(labsRoot()), labId);
+    const patchFile = saveMutant(lab, mutantId, dir, {
+      base: options.base,
+      origin: options.origin,
+      ...(options.mistake && { mistake: options.mistake }),
+    });
+    process.stderr.write(`wrote ${patchFile}\nnext: pnpm labs validate ${labId}\n`);
+  });
+
 program
   .command("new")
   .description("scaffold a lab that validates, to reshape into a real one")
@@ -246,6 +298,7 @@ function exitCodeFor(error: unknown): number {
   if (
     error instanceof UsageError ||
     error instanceof LabFormatError ||
+    error instanceof LabTreeError ||
     error instanceof DockerUnavailableError ||
     error instanceof HostFirewallError ||
     error instanceof DatabaseUnreachableError

@@ -8,6 +8,7 @@ import { learnerLimits } from "../environments/grade-environment.ts";
 import { DockerSandbox } from "../sandbox/docker-sandbox.ts";
 import { type LearnerSandbox } from "../sandbox/learner-sandbox.ts";
 import { ProcessSandbox } from "../sandbox/process-sandbox.ts";
+import { diagnosePostgresHang } from "../services/diagnose-postgres-hang.ts";
 import { assertDockerReachable } from "../services/docker-reachable.ts";
 import { ServiceStartError, ServiceVersionError } from "../services/service-server.ts";
 import { runGraderSuite, type SuiteRunOptions } from "../suites/run-grader-suite.ts";
@@ -192,6 +193,9 @@ async function runStages(
       // Starting includes Node's own start and the imports: give it room even when calls must be quick.
       startTimeoutMs: Math.max(callTimeoutMs, 15_000),
       memoryLimitMb: learnerLimits.memoryLimitMb,
+      ...(prepared.services.postgres && {
+        diagnoseHang: () => diagnosePostgresHang(prepared.services.postgres!.adminUrl),
+      }),
     }),
   );
   const control = resources.use(await startControlServer(learners));
@@ -237,7 +241,8 @@ async function runStages(
   const hangMessage = suite.timedOut
     ? `Timed out after ${manifest.timeLimitSeconds} s: the grader suite did not finish within the lab's time limit.`
     : hang
-      ? `Your code timed out after ${manifest.callTimeoutSeconds} s in ${hang.what}: look for a loop that never ends or a promise that never settles.`
+      ? `Your code timed out after ${manifest.callTimeoutSeconds} s in ${hang.what}: ` +
+        `${hang.diagnosis ?? "look for a loop that never ends or a promise that never settles"}.`
       : undefined;
   return buildResult(
     { labId: manifest.id, timings: { ...clock.snapshot(), ...(pool && { pool }) }, services },

@@ -17,6 +17,8 @@ export interface LearnerProcessSettings {
   serviceEnv: Record<string, string>;
   startTimeoutMs: number;
   memoryLimitMb: number;
+  /** Looks at the services when a call hangs, for a cause the learner can act on. */
+  diagnoseHang?: () => Promise<string | undefined>;
 }
 
 /** Why a copy of the learner's code did not come up; becomes the grade's `error` message. */
@@ -32,6 +34,7 @@ interface LearnerProcess {
   copy: LearnerCopy;
   stoppedBecause: LearnerStatus["stoppedBecause"];
   hungIn?: string;
+  hangDiagnosis?: string;
 }
 
 /**
@@ -49,9 +52,14 @@ export class LearnerProcesses implements AsyncDisposable {
   }
 
   /** The first call to a copy that hung, if any: the grade then ends as `error`. */
-  get hang(): { learnerId: string; what: string } | undefined {
+  get hang(): { learnerId: string; what: string; diagnosis?: string } | undefined {
     for (const [learnerId, process] of this.processes) {
-      if (process.hungIn) return { learnerId, what: process.hungIn };
+      if (process.hungIn)
+        return {
+          learnerId,
+          what: process.hungIn,
+          ...(process.hangDiagnosis && { diagnosis: process.hangDiagnosis }),
+        };
     }
     return undefined;
   }
@@ -135,7 +143,7 @@ export class LearnerProcesses implements AsyncDisposable {
   }
 
   status(id: string): LearnerStatus {
-    const { copy, stoppedBecause } = this.get(id);
+    const { copy, stoppedBecause, hangDiagnosis } = this.get(id);
     const exit = copy.exit;
     return {
       running: !exit,
@@ -144,11 +152,18 @@ export class LearnerProcesses implements AsyncDisposable {
       outOfMemory: exit?.outOfMemory ?? false,
       memoryLimitMb: this.settings.memoryLimitMb,
       stoppedBecause,
+      ...(hangDiagnosis && { hangDiagnosis }),
     };
   }
 
-  markHung(id: string, what: string): Promise<LearnerStatus> {
-    this.get(id).hungIn ??= what;
+  /** A call to the copy timed out: the services are looked at for why, before the copy is killed. */
+  async markHung(id: string, what: string): Promise<LearnerStatus> {
+    const learner = this.get(id);
+    if (learner.hungIn === undefined) {
+      learner.hungIn = what;
+      const diagnosis = await this.settings.diagnoseHang?.().catch(() => undefined);
+      if (diagnosis) learner.hangDiagnosis = diagnosis;
+    }
     return this.stop(id, "SIGKILL", 0, "hung");
   }
 
