@@ -42,6 +42,7 @@ describe("labs list", () => {
         section: { number: 4, name: "Caching" },
         services: ["redis"],
       }),
+      expect.objectContaining({ id: "isolation-probe", services: ["postgres", "redis", "kafka"] }),
       expect.objectContaining({ id: "sandbox-probe", services: ["postgres", "redis"] }),
     ]);
   });
@@ -141,12 +142,20 @@ describe("labs grade", () => {
 });
 
 describe("labs new", () => {
-  it("scaffolds a lab that validates", async () => {
+  it("scaffolds a lab that validates once mutation-tested", { timeout: 180_000 }, async () => {
     const labsDir = mkdtempSync(join(tmpdir(), "labs-new-"));
     try {
       symlinkSync(labsNodeModules, join(labsDir, "node_modules"));
       const env = { BACKEND_LABS_LABS_DIR: labsDir };
       expect((await labs(["new", "04-caching/write-through"], env)).code).toBe(0);
+      const unmutated = await labs(["validate", "write-through", "--quiet"], env);
+      expect(unmutated.stderr).toMatch(
+        /mutation-report\.json is missing: run `pnpm labs mutate write-through`/,
+      );
+      expect(unmutated.code).toBe(1);
+      const mutated = await labs(["mutate", "write-through", "--quiet"], env);
+      expect(mutated.stderr).toMatch(/strong write-through: score 100\.0 %/);
+      expect(mutated.code).toBe(0);
       const validated = await labs(["validate", "write-through", "--quiet"], env);
       expect(validated.stderr).toContain("valid write-through");
       expect(validated.code).toBe(0);

@@ -230,7 +230,7 @@ program
   .action((target) => {
     const dir = scaffoldLab(labsRoot(), target);
     process.stderr.write(
-      `created ${dir}\nnext: edit it, then \`pnpm labs validate ${target.split("/")[1]}\`\n`,
+      `created ${dir}\nnext: edit it, then \`pnpm labs mutate ${target.split("/")[1]}\` and \`pnpm labs validate ${target.split("/")[1]}\`\n`,
     );
   });
 

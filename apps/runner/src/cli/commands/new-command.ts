@@ -3,7 +3,11 @@ import { dirname, join } from "node:path";
 import { roadmapSections, type RoadmapSection } from "@backend-labs/lab-format";
 import { UsageError } from "../usage-error.ts";
 
-/** `labs new <section>/<slug>`: a small lab that already validates, for an instructor to reshape. */
+/**
+ * `labs new <section>/<slug>`: a small lab, complete in every part the format asks for (a second solution,
+ * a patch mutant, a promise table), for an instructor to reshape. It validates once `labs mutate` has
+ * written its mutation report.
+ */
 export function scaffoldLab(labsRoot: string, target: string): string {
   const match = /^([^/]+)\/([a-z0-9]+(?:-[a-z0-9]+)*)$/.exec(target);
   if (!match)
@@ -13,6 +17,7 @@ export function scaffoldLab(labsRoot: string, target: string): string {
   const labDir = join(labsRoot, section.folder, slug);
   if (existsSync(labDir)) throw new UsageError(`${labDir} already exists`);
 
+  const testTitle = "greets Ada with the exact greeting";
   const files: Record<string, string> = {
     "lab.json":
       JSON.stringify(
@@ -30,6 +35,7 @@ export function scaffoldLab(labsRoot: string, target: string): string {
             { id: 1, title: "Greet a user by name", hints: ["Template literals make this a one-liner."] },
           ],
           timeLimitSeconds: 60,
+          secondSolution: { design: "Concatenates the strings instead of using a template literal" },
           mutants: [
             { id: "missing-punctuation", mistake: "Leaves out the exclamation mark the spec asks for" },
           ],
@@ -40,8 +46,28 @@ export function scaffoldLab(labsRoot: string, target: string): string {
     "README.md": `# ${titleFromSlug(slug)}\n\nWhy this matters, in two or three sentences.\n\n## Tasks\n\n1. **Greet a user by name.** \`greet(name)\` in \`src/lab.ts\` returns \`Hello, <name>!\`.\n`,
     "starter/src/lab.ts": `export function greet(name: string): string {\n  throw new Error(\`not implemented: greet(\${name})\`);\n}\n`,
     "solution/src/lab.ts": "export function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n",
-    "mutants/missing-punctuation/src/lab.ts":
-      "export function greet(name: string): string {\n  return `Hello, ${name}`;\n}\n",
+    "second-solution/src/lab.ts":
+      'export function greet(name: string): string {\n  return "Hello, " + name + "!";\n}\n',
+    "mutants/missing-punctuation.patch": [
+      "--- a/src/lab.ts",
+      "+++ b/src/lab.ts",
+      "@@ -1,3 +1,3 @@",
+      " export function greet(name: string): string {",
+      "-  return `Hello, ${name}!`;",
+      "+  return `Hello, ${name}`;",
+      " }",
+      "",
+    ].join("\n"),
+    "promises.json":
+      JSON.stringify(
+        {
+          promises: [
+            { readme: "`greet(name)` in `src/lab.ts` returns `Hello, <name>!`.", tests: [testTitle] },
+          ],
+        },
+        null,
+        2,
+      ) + "\n",
     "grader/lab.test.ts": `import { expect, it } from "vitest";
 import { learner, task } from "@backend-labs/graders";
 
@@ -52,7 +78,7 @@ interface Lab {
 const lab = learner().module<Lab>();
 
 task(1, "Greet a user by name", () => {
-  it("greets Ada", async () => {
+  it("${testTitle}", async () => {
     expect(await lab.greet("Ada"), "greet('Ada') should return the exact greeting").toBe("Hello, Ada!");
   });
 });
