@@ -91,6 +91,8 @@ export async function validateLab(
         submission,
         runtime,
         sandbox,
+        // What must fail needs one failing test to show it is caught: the grade stops there.
+        ...(!check.expected.includes("pass") && { suite: { bail: true } }),
         ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
       });
       const problem = checkProblem(check, result);
