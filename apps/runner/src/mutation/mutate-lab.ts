@@ -61,7 +61,7 @@ export async function mutateLab(
   const coverage = await baseline(lab, runtime, options.sandbox, instrumented);
   const equivalents = matchEquivalents(mutants, lab.manifest.mutation.equivalent);
 
-  const reported: ReportedMutant[] = new Array(mutants.length);
+  const reported: ReportedMutant[] = [];
   let next = 0;
   let done = 0;
   const worker = async () => {

@@ -1,11 +1,11 @@
 import { relative } from "node:path";
-import { stripVTControlCharacters } from "node:util";
 import { type GradeStatus } from "@backend-labs/grade-result";
 import { type GradingContext, gradingContextKey } from "@backend-labs/graders/grading-context";
 import { taskIdFromSuiteName } from "@backend-labs/graders";
 import { type Lab } from "@backend-labs/lab-format";
 import { type TestCase, type TestModule } from "vitest/node";
 import { type ProgressListener } from "@backend-labs/grade-result";
+import { describeTestError, type TestError } from "./describe-test-error.ts";
 import { type GraderSuites } from "./grader-suites.ts";
 
 /** One grader test as it ended, before it becomes a result entry. */
@@ -112,7 +112,7 @@ export async function runGraderSuite(
       ),
       suiteErrors: [
         ...modules.flatMap(moduleErrors),
-        ...run.unhandledErrors.map((error) => describeError(error as Error)),
+        ...run.unhandledErrors.map((error) => describeTestError(error as TestError)),
       ],
       timedOut,
     };
@@ -135,7 +135,7 @@ function toOutcome(testCase: TestCase): TestOutcome | undefined {
   return {
     name: testCase.fullName,
     status: result.state === "passed" ? "pass" : timedOut ? "error" : "fail",
-    ...(errors.length > 0 && { message: errors.map(describeError).join("\n\n") }),
+    ...(errors.length > 0 && { message: errors.map(describeTestError).join("\n\n") }),
     ...(output && { output }),
     ...(taskId !== undefined && { taskId }),
     durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
@@ -156,10 +156,5 @@ function findTaskId(testCase: TestCase): number | undefined {
 function moduleErrors(module: TestModule): string[] {
   return module
     .errors()
-    .map((error) => `${relative(module.project.config.root, module.moduleId)}: ${describeError(error)}`);
-}
-
-function describeError(error: { name?: string; message?: string; diff?: string }): string {
-  const message = stripVTControlCharacters(error.message ?? "(no message)");
-  return error.diff ? `${message}\n\n${stripVTControlCharacters(error.diff)}` : message;
+    .map((error) => `${relative(module.project.config.root, module.moduleId)}: ${describeTestError(error)}`);
 }
