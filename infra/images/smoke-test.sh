@@ -15,8 +15,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-postgres_image="${BACKEND_LABS_POSTGRES_IMAGE:-backend-labs/postgres:15}"
-redis_image="${BACKEND_LABS_REDIS_IMAGE:-backend-labs/redis:7}"
+postgres_image="${BACKEND_LABS_POSTGRES_IMAGE:-backend-labs/postgres:18}"
+redis_image="${BACKEND_LABS_REDIS_IMAGE:-backend-labs/redis:8}"
 kafka_image="${BACKEND_LABS_KAFKA_IMAGE:-backend-labs/kafka:3.9.1}"
 label=backend-labs.smoke=1
 

@@ -86,6 +86,8 @@ else
   initdb "${initdb_args[@]}" $POSTGRES_INITDB_ARGS
 fi
 printf '\nhost all all all %s\n' "$POSTGRES_HOST_AUTH_METHOD" >>"$PGDATA/pg_hba.conf"
+# The socket where the official image (and Debian's psql) has it; initdb writes its build's default.
+printf "\nunix_socket_directories = '/var/run/postgresql'\n" >>"$PGDATA/postgresql.conf"
 
 # The temporary server gets the same options as the real one, but no TCP listener, so nothing from outside
 # connects (and no wait strategy sees the port) before initialisation is done.
