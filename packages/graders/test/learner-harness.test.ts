@@ -44,7 +44,7 @@ afterAll(async () => {
 describe("learner harness", () => {
   it("lists only the exported functions", async () => {
     const names = (await (await fetch(`${baseUrl}/exports`)).json()) as string[];
-    expect(names.sort()).toEqual(["add", "big", "fail", "nextDay", "unsendable"]);
+    expect(names.sort()).toEqual(["add", "big", "fail", "nextDay", "setting", "unsendable"]);
   });
 
   it("calls a function and returns its value", async () => {
@@ -77,5 +77,58 @@ describe("learner harness", () => {
 
   it("explains a return value that cannot be sent back", async () => {
     expect(await call("unsendable")).toMatchObject({ ok: false, kind: "unserializable" });
+  });
+});
+
+describe("a waiting harness (--wait)", () => {
+  let waiting: ChildProcess;
+  let url: string;
+  const token = "start-token-of-this-copy";
+
+  beforeAll(async () => {
+    const port = await getPort({ host: "127.0.0.1" });
+    url = `http://127.0.0.1:${port}`;
+    waiting = spawn(process.execPath, [harness, "--wait"], {
+      env: { ...process.env, BACKEND_LABS_RPC_PORT: String(port), BACKEND_LABS_START_TOKEN: token },
+    });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (
+        (await fetch(`${url}/exports`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 503
+      )
+        return;
+      await sleep(50);
+    }
+    throw new Error("waiting harness did not listen");
+  });
+
+  afterAll(async () => {
+    waiting.kill("SIGKILL");
+    await once(waiting, "exit");
+  });
+
+  const start = (authorization: string) =>
+    fetch(`${url}/start`, {
+      method: "POST",
+      headers: { authorization },
+      body: JSON.stringify({ entry: sampleModule, env: { SAMPLE_SETTING: "from the start request" } }),
+    });
+
+  it("serves nothing until started, and refuses a start without its own token", async () => {
+    expect((await fetch(`${url}/exports`)).status).toBe(503);
+    expect((await start("Bearer someone-elses-token")).status).toBe(403);
+    expect((await start("")).status).toBe(403);
+    expect((await fetch(`${url}/exports`)).status).toBe(503);
+  });
+
+  it("starts once with its token, importing the entry with the environment it was given", async () => {
+    expect((await start(`Bearer ${token}`)).status).toBe(202);
+    for (let attempt = 0; attempt < 100 && (await fetch(`${url}/exports`)).status !== 200; attempt++)
+      await sleep(50);
+    const reply = await fetch(`${url}/call`, { method: "POST", body: encode({ fn: "setting", args: [] }) });
+    expect(decode<CallResponse>(await reply.text())).toEqual({ ok: true, value: "from the start request" });
+    expect((await start(`Bearer ${token}`)).status, "a second start is refused").toBe(409);
   });
 });
