@@ -5,8 +5,8 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { type Lab, LabFormatError, LabTreeError } from "@backend-labs/lab-format";
 import { GradingRuntime, noPool, poolFor } from "../grade/grading-runtime.ts";
 import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
-import { DockerUnavailableError } from "../services/docker-reachable.ts";
-import { HostFirewallError } from "../services/host-firewall.ts";
+import { DockerUnavailableError } from "../host/docker-reachable.ts";
+import { HostFirewallError } from "../host/host-firewall.ts";
 import { reportFormats } from "../report/render-report.ts";
 import { gradeCommand } from "./commands/grade-command.ts";
 import { formatListing, listLabs } from "./commands/list-command.ts";
@@ -15,12 +15,19 @@ import { mutateCommand } from "./commands/mutate-command.ts";
 import { scaffoldLab } from "./commands/new-command.ts";
 import { validateLab } from "./commands/validate-command.ts";
 import { exitCodes } from "./exit-codes.ts";
-import { findLab, labsNodeModules, labsRoot, loadCatalog } from "./labs-catalog.ts";
-import { configureTestcontainers } from "./configure-testcontainers.ts";
-import { prepareRunner } from "./prepare-runner.ts";
+import {
+  CatalogError,
+  findLab,
+  LabNotFoundError,
+  labsNodeModules,
+  labsRoot,
+  loadCatalog,
+} from "../catalog/labs-catalog.ts";
+import { configureTestcontainers } from "../host/configure-testcontainers.ts";
+import { prepareRunner } from "../host/prepare-runner.ts";
 import { UsageError } from "./usage-error.ts";
 import { DatabaseUnreachableError, runWorker } from "../worker/run-worker.ts";
-import { parseWorkerOptions } from "../worker/worker-options.ts";
+import { parseWorkerOptions } from "./worker-options.ts";
 
 configureTestcontainers();
 
@@ -297,6 +304,8 @@ function exitCodeFor(error: unknown): number {
   }
   if (
     error instanceof UsageError ||
+    error instanceof CatalogError ||
+    error instanceof LabNotFoundError ||
     error instanceof LabFormatError ||
     error instanceof LabTreeError ||
     error instanceof DockerUnavailableError ||

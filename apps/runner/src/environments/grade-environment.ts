@@ -10,7 +10,7 @@ import { sandboxImage } from "../sandbox/sandbox-image.ts";
 import { WarmLearnerContainers } from "../sandbox/warm-learner-containers.ts";
 import { createGradeNetwork, type GradeNetwork } from "../services/grade-network.ts";
 import { environmentLabels, labelKeys } from "../services/resource-labels.ts";
-import { runnerScratchDir } from "../services/runner-scratch.ts";
+import { runnerScratchDir } from "../host/runner-scratch.ts";
 import { type ServicePlacement } from "../services/service-placement.ts";
 import { type PreparedService, type ServiceServer, ServiceVersionError } from "../services/service-server.ts";
 import { startServiceServer } from "../services/start-service-server.ts";

@@ -9,7 +9,7 @@ import { DockerSandbox } from "../sandbox/docker-sandbox.ts";
 import { type LearnerSandbox } from "../sandbox/learner-sandbox.ts";
 import { ProcessSandbox } from "../sandbox/process-sandbox.ts";
 import { diagnosePostgresHang } from "../services/diagnose-postgres-hang.ts";
-import { assertDockerReachable } from "../services/docker-reachable.ts";
+import { assertDockerReachable } from "../host/docker-reachable.ts";
 import { ServiceStartError, ServiceVersionError } from "../services/service-server.ts";
 import { runGraderSuite, type SuiteRunOptions } from "../suites/run-grader-suite.ts";
 import { formatTypeProblems } from "../typecheck/typecheck-learner-code.ts";

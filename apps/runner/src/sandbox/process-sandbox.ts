@@ -10,8 +10,8 @@ import {
   type LearnerCopy,
   type LearnerSandbox,
 } from "./learner-sandbox.ts";
-import { formatRunner, thisRunner } from "../services/runner-identity.ts";
-import { runnerScratchDir } from "../services/runner-scratch.ts";
+import { formatRunner, thisRunner } from "../host/runner-identity.ts";
+import { runnerScratchDir } from "../host/runner-scratch.ts";
 
 export interface ProcessSandboxSettings {
   gradeId: string;

@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { ensureHostFirewall, gradeBridgePrefix } from "./host-firewall.ts";
+import { ensureHostFirewall, gradeBridgePrefix } from "../host/host-firewall.ts";
 import { environmentLabels } from "./resource-labels.ts";
 
 /** Where a grade environment's containers talk to each other; see docs/security.md. */

@@ -1,4 +1,4 @@
-import { formatRunner, thisRunner } from "./runner-identity.ts";
+import { formatRunner, thisRunner } from "../host/runner-identity.ts";
 
 export const labelKeys = {
   managed: "dev.backend-labs.managed",

@@ -1,6 +1,5 @@
 import { type Lab } from "@backend-labs/lab-format";
-import { findLab, loadCatalog } from "../cli/labs-catalog.ts";
-import { UsageError } from "../cli/usage-error.ts";
+import { findLab, LabNotFoundError, loadCatalog } from "../catalog/labs-catalog.ts";
 
 /**
  * The job's lab, from the catalog as it is on disk now (labs edited since the worker started are picked
@@ -15,7 +14,7 @@ export function labForJob(
   try {
     return { lab: findLab(catalog, labId) };
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
+    if (!(error instanceof LabNotFoundError)) throw error;
     return {
       learnerMessage: `The lab "${labId}" cannot be graded: the grading server has no valid lab with that id. Please tell the course staff.`,
       detail: error.message,

@@ -2,16 +2,30 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { claimNextJob, type ClaimedJob, JobWakeups } from "@backend-labs/grading-queue";
 import Docker from "dockerode";
 import pg from "pg";
-import { labsNodeModules, labsRoot, loadCatalog } from "../cli/labs-catalog.ts";
+import { labsNodeModules, labsRoot, loadCatalog } from "../catalog/labs-catalog.ts";
+import { type SandboxKind } from "../environments/environment-shape.ts";
 import { GradingRuntime, noPool, poolFor } from "../grade/grading-runtime.ts";
-import { prepareRunner, sweepDeadRunners } from "../cli/prepare-runner.ts";
-import { assertDockerReachable } from "../services/docker-reachable.ts";
-import { formatRunner, thisRunner } from "../services/runner-identity.ts";
+import { prepareRunner, sweepDeadRunners } from "../host/prepare-runner.ts";
+import { assertDockerReachable } from "../host/docker-reachable.ts";
+import { formatRunner, thisRunner } from "../host/runner-identity.ts";
 import { gradeJob, type JobOutcome } from "./grade-job.ts";
-import { type WorkerOptions } from "./worker-options.ts";
 
 /** How often a worker also sweeps for leftovers of dead runners, besides at start and after a reclaim. */
 const sweepIntervalMs = 60_000;
+
+/** How `labs worker` runs (parsed from its flags by cli/worker-options.ts). */
+export interface WorkerOptions {
+  databaseUrl: string;
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  sandbox: SandboxKind;
+  once: boolean;
+  /** Keep environments warm between jobs (--no-pool turns it off). */
+  pool: boolean;
+  /** Start environments for every lab's shape at start (all), or only once a lab is graded (none). */
+  prewarm: "all" | "none";
+}
 
 export class DatabaseUnreachableError extends Error {
   constructor(cause: unknown) {

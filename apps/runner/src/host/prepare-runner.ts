@@ -1,7 +1,7 @@
 import Docker from "dockerode";
 import { type SandboxKind } from "../grade/grade-submission.ts";
-import { assertDockerReachable, DockerUnavailableError } from "../services/docker-reachable.ts";
-import { sweepLeftovers } from "../services/sweep-leftovers.ts";
+import { assertDockerReachable, DockerUnavailableError } from "./docker-reachable.ts";
+import { sweepLeftovers } from "./sweep-leftovers.ts";
 
 /**
  * Before grading: sweep what dead runners left behind, and settle where learner code runs. The Docker

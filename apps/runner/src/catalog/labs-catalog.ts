@@ -2,7 +2,22 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Catalog, discoverLabs, type Lab } from "@backend-labs/lab-format";
-import { UsageError } from "./usage-error.ts";
+
+/** The labs folder or its libraries are missing: the runner cannot grade anything. */
+export class CatalogError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CatalogError";
+  }
+}
+
+/** No valid lab has that id. */
+export class LabNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LabNotFoundError";
+  }
+}
 
 /** labs/ at the repository root, unless BACKEND_LABS_LABS_DIR points elsewhere. */
 export function labsRoot(): string {
@@ -13,12 +28,12 @@ export function labsRoot(): string {
 
 export function labsNodeModules(root: string): string {
   const dir = join(root, "node_modules");
-  if (!existsSync(dir)) throw new UsageError(`${dir} is missing: run \`pnpm install\` first`);
+  if (!existsSync(dir)) throw new CatalogError(`${dir} is missing: run \`pnpm install\` first`);
   return dir;
 }
 
 export function loadCatalog(root: string): Catalog {
-  if (!existsSync(root)) throw new UsageError(`no labs folder at ${root}`);
+  if (!existsSync(root)) throw new CatalogError(`no labs folder at ${root}`);
   return discoverLabs(root);
 }
 
@@ -26,7 +41,9 @@ export function findLab(catalog: Catalog, id: string): Lab {
   const lab = catalog.labs.find((candidate) => candidate.manifest.id === id);
   if (lab) return lab;
   const broken = catalog.invalid.find((error) => error.message.includes(`/${id}`));
-  if (broken) throw new UsageError(broken.message);
+  if (broken) throw new LabNotFoundError(broken.message);
   const known = catalog.labs.map((candidate) => candidate.manifest.id).join(", ");
-  throw new UsageError(`unknown lab id "${id}". Known labs: ${known || "(none)"}. See \`pnpm labs list\`.`);
+  throw new LabNotFoundError(
+    `unknown lab id "${id}". Known labs: ${known || "(none)"}. See \`pnpm labs list\`.`,
+  );
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import { isRunnerAlive, parseRunner, processStartTime } from "./runner-identity.ts";
 import { runnerScratchPrefix } from "./runner-scratch.ts";
-import { labelKeys } from "./resource-labels.ts";
+import { labelKeys } from "../services/resource-labels.ts";
 
 export interface SweepReport {
   containers: number;

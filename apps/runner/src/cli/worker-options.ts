@@ -1,19 +1,7 @@
 import { z } from "zod";
 import { type SandboxKind } from "../environments/environment-shape.ts";
-import { UsageError } from "../cli/usage-error.ts";
-
-export interface WorkerOptions {
-  databaseUrl: string;
-  concurrency: number;
-  leaseMs: number;
-  pollMs: number;
-  sandbox: SandboxKind;
-  once: boolean;
-  /** Keep environments warm between jobs (--no-pool turns it off). */
-  pool: boolean;
-  /** Start environments for every lab's shape at start (all), or only once a lab is graded (none). */
-  prewarm: "all" | "none";
-}
+import { type WorkerOptions } from "../worker/run-worker.ts";
+import { UsageError } from "./usage-error.ts";
 
 /** What `labs worker` receives from its flags (strings, as typed) and the environment. */
 export interface RawWorkerOptions {
