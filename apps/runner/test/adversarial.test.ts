@@ -10,7 +10,7 @@ import { discoverLabs, labFiles } from "@backend-labs/lab-format";
 import { Redis } from "ioredis";
 import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configureTestcontainers } from "../src/host/configure-testcontainers.ts";
+import { configureTestcontainers } from "@backend-labs/service-containers";
 import { gradeSubmission } from "../src/grade/grade-submission.ts";
 import { GradingRuntime } from "../src/grade/grading-runtime.ts";
 import { readSubmissionDir } from "../src/grade/submission.ts";

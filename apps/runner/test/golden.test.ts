@@ -9,7 +9,7 @@ import {
   treeSubmissionFiles,
 } from "@backend-labs/lab-format";
 import { describe, expect, it } from "vitest";
-import { configureTestcontainers } from "../src/host/configure-testcontainers.ts";
+import { configureTestcontainers } from "@backend-labs/service-containers";
 import { gradeSubmission } from "../src/grade/grade-submission.ts";
 import { GradingRuntime } from "../src/grade/grading-runtime.ts";
 import { readSubmissionDir, type Submission, submissionFromTexts } from "../src/grade/submission.ts";

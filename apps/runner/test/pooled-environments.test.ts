@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { discoverLabs, labFiles } from "@backend-labs/lab-format";
 import { afterAll, describe, expect, it } from "vitest";
-import { configureTestcontainers } from "../src/host/configure-testcontainers.ts";
+import { configureTestcontainers } from "@backend-labs/service-containers";
 import { EnvironmentLostError, gradeSubmission } from "../src/grade/grade-submission.ts";
 import { GradingRuntime } from "../src/grade/grading-runtime.ts";
 import { readSubmissionDir } from "../src/grade/submission.ts";

@@ -23,7 +23,7 @@ import {
   labsRoot,
   loadCatalog,
 } from "../catalog/labs-catalog.ts";
-import { configureTestcontainers } from "../host/configure-testcontainers.ts";
+import { configureTestcontainers } from "@backend-labs/service-containers";
 import { prepareRunner } from "../host/prepare-runner.ts";
 import { UsageError } from "./usage-error.ts";
 import { DatabaseUnreachableError, runWorker } from "../worker/run-worker.ts";

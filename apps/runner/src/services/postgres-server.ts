@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Lab } from "@backend-labs/lab-format";
 import pg from "pg";
-import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
+import { postgresContainer } from "@backend-labs/service-containers";
+import { type StartedTestContainer } from "testcontainers";
 import { ServiceLog } from "./service-log.ts";
 import { placeService, type ServicePlacement, serviceEndpoints } from "./service-placement.ts";
 import { type PreparedService, type ServiceServer, ServiceStartError } from "./service-server.ts";
@@ -33,26 +34,14 @@ export async function startPostgresServer(
   let container: StartedTestContainer;
   try {
     container = await placeService(
-      new GenericContainer(settings.image)
-        .withEnvironment({
-          POSTGRES_USER: adminUser,
-          POSTGRES_PASSWORD: adminPassword,
-          POSTGRES_DB: "postgres",
-        })
-        .withCommand([
-          "postgres",
-          "-c",
-          "fsync=off",
-          "-c",
-          "synchronous_commit=off",
-          "-c",
-          "full_page_writes=off",
-        ])
-        // Printed once by the temporary server that runs the init scripts, then by the real one.
-        .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+      postgresContainer({
+        image: settings.image,
+        user: adminUser,
+        password: adminPassword,
+        database: "postgres",
+      })
         .withLabels(settings.labels)
-        .withLogConsumer(log.consume)
-        .withStartupTimeout(60_000),
+        .withLogConsumer(log.consume),
       settings.placement,
       "postgres",
       5432,

@@ -1,3 +1,3 @@
-export { configureTestcontainers } from "./configure-testcontainers.ts";
+export { configureTestcontainers } from "@backend-labs/service-containers";
 export { startTestDatabase, testDatabaseLabel, type TestDatabase } from "./start-test-database.ts";
 export { truncateAll } from "./truncate-all.ts";

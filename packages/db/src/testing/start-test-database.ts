@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { GenericContainer, Wait } from "testcontainers";
+import { configureTestcontainers, postgresContainer } from "@backend-labs/service-containers";
 import { applyMigrations } from "../apply-migrations.ts";
-import { configureTestcontainers } from "./configure-testcontainers.ts";
 
 export interface TestDatabase {
   /** postgres://…/backend_labs with every migration applied. */
@@ -20,23 +19,9 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   configureTestcontainers();
   const image = process.env.BACKEND_LABS_POSTGRES_IMAGE ?? "postgres:18";
   const password = randomBytes(12).toString("hex");
-  const container = await new GenericContainer(image)
-    .withEnvironment({ POSTGRES_USER: "postgres", POSTGRES_PASSWORD: password, POSTGRES_DB: "backend_labs" })
-    // Durability buys nothing in a throwaway database and costs time on every commit.
-    .withCommand([
-      "postgres",
-      "-c",
-      "fsync=off",
-      "-c",
-      "synchronous_commit=off",
-      "-c",
-      "full_page_writes=off",
-    ])
+  const container = await postgresContainer({ image, user: "postgres", password, database: "backend_labs" })
     .withExposedPorts(5432)
-    // Printed once by the temporary server that runs the init scripts, then by the real one.
-    .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
     .withLabels({ [testDatabaseLabel]: "true" })
-    .withStartupTimeout(60_000)
     .start();
   const stop = () => container.stop({ remove: true, removeVolumes: true, timeout: 0 }).then(() => undefined);
   const url = `postgres://postgres:${password}@${container.getHost()}:${container.getMappedPort(5432)}/backend_labs`;
