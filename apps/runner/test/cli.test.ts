@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -153,9 +153,20 @@ describe("labs new", () => {
         /mutation-report\.json is missing: run `pnpm labs mutate write-through`/,
       );
       expect(unmutated.code).toBe(1);
+      // On the strength backlog, what is missing is a notice; once the bar is met, the backlog must shrink.
+      const backlog = join(labsDir, "strength-backlog.json");
+      writeFileSync(backlog, JSON.stringify({ why: "older labs", labs: ["write-through"] }));
+      const pending = await labs(["validate", "write-through", "--quiet"], env);
+      expect(pending.stderr).toMatch(/! on the strength backlog: mutation-report\.json is missing/);
+      expect(pending.stderr).toMatch(/1 of them still on labs\/strength-backlog\.json/);
+      expect(pending.code).toBe(0);
       const mutated = await labs(["mutate", "write-through", "--quiet"], env);
       expect(mutated.stderr).toMatch(/strong write-through: score 100\.0 %/);
       expect(mutated.code).toBe(0);
+      const offTheBacklog = await labs(["validate", "write-through", "--quiet"], env);
+      expect(offTheBacklog.stderr).toMatch(/meets the strength bar now: take the lab off/);
+      expect(offTheBacklog.code).toBe(1);
+      rmSync(backlog);
       const validated = await labs(["validate", "write-through", "--quiet"], env);
       expect(validated.stderr).toContain("valid write-through");
       expect(validated.code).toBe(0);

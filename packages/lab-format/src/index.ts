@@ -47,3 +47,4 @@ export {
   readmeSentences,
   readPromiseTable,
 } from "./readme-promises.ts";
+export { readStrengthBacklog, strengthBacklogFile } from "./strength-backlog.ts";

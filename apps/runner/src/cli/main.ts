@@ -2,7 +2,13 @@
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { type Lab, LabFormatError, LabTreeError } from "@backend-labs/lab-format";
+import {
+  type Lab,
+  LabFormatError,
+  LabTreeError,
+  readStrengthBacklog,
+  strengthBacklogFile,
+} from "@backend-labs/lab-format";
 import { GradingRuntime, noPool, poolFor } from "../grade/grading-runtime.ts";
 import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
 import { DockerUnavailableError } from "../host/docker-reachable.ts";
@@ -131,6 +137,7 @@ program
     const sandbox = await prepareRunner(options.sandbox);
     const jobs = options.jobs ?? defaultJobs();
     await using runtime = new GradingRuntime(labsNodeModules(root), options.pool ? poolFor(jobs) : noPool);
+    const backlog = readStrengthBacklog(root);
     let allValid = true;
     const started = performance.now();
     for (const [index, lab] of labs.entries()) {
@@ -140,6 +147,7 @@ program
         sandbox,
         quiet: options.quiet === true,
         jobs,
+        onStrengthBacklog: backlog.has(lab.manifest.id),
       });
       allValid &&= report.ok;
       process.stderr.write(
@@ -149,6 +157,11 @@ program
     process.stderr.write(
       `${labs.length} lab(s) checked in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
     );
+    const pending = labs.filter((lab) => backlog.has(lab.manifest.id)).length;
+    if (pending > 0)
+      process.stderr.write(
+        `${pending} of them still on labs/${strengthBacklogFile} (grader strength unproven)\n`,
+      );
     process.exitCode = allValid ? 0 : 1;
   });
 
