@@ -32,7 +32,7 @@ export const controlApi = {
     control<LearnerStatus>("POST", controlRoutes.hung(id), report),
   /** Ids of the instrumented solution's mutants whose code ran since the last call (`labs mutate`). */
   mutantCoverage: () => control<string[]>("GET", controlRoutes.mutantCoverage),
-  /** settle: first wait until the learner's output has gone quiet (it may trail a call's reply). */
+  /** settle: first wait until the runner has all the output the copies wrote (it trails a call's reply). */
   output: (since: number, learnerId?: string, settle = false) =>
     control<OutputResponse>(
       "GET",

@@ -26,6 +26,20 @@ import {
 export const importFailedExitCode = 70;
 const maxRequestBytes = 8 * 1024 * 1024;
 
+/**
+ * Bytes written to stdout and stderr so far. They reach the runner through a pipe or a container stream,
+ * behind the reply to a call; the runner reads this count to know when it has all of a test's output.
+ */
+let printedBytes = 0;
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const encoding = typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8";
+    printedBytes += typeof chunk === "string" ? Buffer.byteLength(chunk, encoding) : chunk.byteLength;
+    return write(chunk, ...rest);
+  };
+}
+
 /** The learner's module once imported; calls before that are refused. */
 let learnerModule: Record<string, unknown> | undefined;
 /** A warm copy's entry, once the runner has started it. */
@@ -107,6 +121,10 @@ async function start(
 }
 
 async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method === "GET" && request.url === harnessRoutes.printed) {
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(printedBytes));
+    return;
+  }
   const exportsOf = learnerModule;
   if (!exportsOf) {
     response.writeHead(503, { connection: "close" }).end();

@@ -27,6 +27,8 @@ export const harnessRoutes = {
   call: "/call",
   exports: "/exports",
   mutantCoverage: "/mutant-coverage",
+  /** How many bytes the copy has written to stdout and stderr: the runner waits until it has them all. */
+  printed: "/printed",
 } as const;
 
 /** Where a warm copy (learner-harness.ts --wait) is told what to import and with which environment. */

@@ -11,6 +11,8 @@ const sampleModule = fileURLToPath(new URL("./fixtures/sample-module.ts", import
 
 let child: ChildProcess;
 let baseUrl: string;
+/** Bytes the harness's process wrote to its stdout and stderr, as its parent received them. */
+let received = 0;
 
 async function call(fn: string, ...args: unknown[]): Promise<CallResponse> {
   const response = await fetch(`${baseUrl}/call`, { method: "POST", body: encode({ fn, args }) });
@@ -23,6 +25,8 @@ beforeAll(async () => {
   child = spawn(process.execPath, [harness, sampleModule], {
     env: { ...process.env, BACKEND_LABS_RPC_PORT: String(port) },
   });
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on("data", (chunk: Buffer) => (received += chunk.length));
   for (let attempt = 0; attempt < 100; attempt++) {
     if (
       await fetch(`${baseUrl}/exports`).then(
@@ -44,7 +48,7 @@ afterAll(async () => {
 describe("learner harness", () => {
   it("lists only the exported functions", async () => {
     const names = (await (await fetch(`${baseUrl}/exports`)).json()) as string[];
-    expect(names.sort()).toEqual(["add", "big", "fail", "nextDay", "setting", "unsendable"]);
+    expect(names.sort()).toEqual(["add", "big", "fail", "nextDay", "setting", "shout", "unsendable"]);
   });
 
   it("calls a function and returns its value", async () => {
@@ -73,6 +77,14 @@ describe("learner harness", () => {
     expect(missing).toMatchObject({ ok: false, kind: "missing-export" });
     expect(!missing.ok && missing.error.message).toContain("`transfer`");
     expect(await call("notAFunction")).toMatchObject({ ok: false, kind: "missing-export" });
+  });
+
+  it("says how many bytes the code has written to stdout and stderr, for the runner to wait for", async () => {
+    expect(await call("shout", "héllo")).toEqual({ ok: true, value: undefined });
+    const printed = (await (await fetch(`${baseUrl}/printed`)).json()) as number;
+    expect(printed).toBeGreaterThanOrEqual(Buffer.byteLength("héllo\nhéllo ✓\n"));
+    for (let attempt = 0; attempt < 100 && received < printed; attempt++) await sleep(10);
+    expect(received).toBe(printed);
   });
 
   it("explains a return value that cannot be sent back", async () => {

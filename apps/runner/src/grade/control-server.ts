@@ -58,7 +58,7 @@ async function route(
   if (method === "GET" && url.pathname === "/output") {
     const since = Number(url.searchParams.get("since") ?? 0);
     const learnerId = url.searchParams.get("learner") ?? undefined;
-    if (url.searchParams.get("settle") === "1") await learners.output.settle();
+    if (url.searchParams.get("settle") === "1") await learners.settleOutput();
     send(response, 200, { cursor: learners.output.cursor, text: learners.output.since(since, learnerId) });
     return;
   }

@@ -7,6 +7,8 @@ export class LearnerOutputLog {
   private length = 0;
   private dropped = 0;
   private lastAppendAt = 0;
+  /** Bytes received per learner process, kept or not, to compare with what the process says it wrote. */
+  private readonly bytesFrom = new Map<string, number>();
   private readonly limit: number;
 
   constructor(limitChars = 1_000_000) {
@@ -15,6 +17,7 @@ export class LearnerOutputLog {
 
   append(learnerId: string, text: string): void {
     this.lastAppendAt = performance.now();
+    this.bytesFrom.set(learnerId, this.received(learnerId) + Buffer.byteLength(text));
     const room = this.limit - this.length;
     if (room <= 0) {
       this.dropped += text.length;
@@ -35,6 +38,10 @@ export class LearnerOutputLog {
     while (performance.now() - this.lastAppendAt < quietMs && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  }
+
+  received(learnerId: string): number {
+    return this.bytesFrom.get(learnerId) ?? 0;
   }
 
   get cursor(): number {

@@ -119,6 +119,31 @@ export class LearnerProcesses implements AsyncDisposable {
     return `Your code ${how} while starting, before the grader could call it.${tail}`;
   }
 
+  /**
+   * Resolves once the output log holds everything the running copies have written so far (at most maxMs).
+   * A copy that cannot say how much it wrote (busy, or dying) falls back to waiting for quiet.
+   */
+  async settleOutput(maxMs = 2_000): Promise<void> {
+    const running = [...this.processes].filter(([, { copy }]) => !copy.exit);
+    const written = await Promise.all(
+      running.map(async ([id, { endpoint }]) => {
+        try {
+          const response = await fetch(endpoint.rpcUrl + harnessRoutes.printed, {
+            signal: AbortSignal.timeout(500),
+          });
+          return { id, bytes: response.ok ? ((await response.json()) as number) : undefined };
+        } catch {
+          return { id, bytes: undefined };
+        }
+      }),
+    );
+    const deadline = performance.now() + maxMs;
+    const behind = () =>
+      written.some(({ id, bytes }) => bytes !== undefined && this.output.received(id) < bytes);
+    while (behind() && performance.now() < deadline) await sleep(5);
+    if (written.some(({ bytes }) => bytes === undefined)) await this.output.settle();
+  }
+
   /** Mutants of an instrumented solution that the running copies reached since the last call. */
   async mutantCoverage(): Promise<string[]> {
     const running = [...this.processes.values()].filter(({ copy }) => !copy.exit);
