@@ -1,8 +1,10 @@
 // Shared by the grader files: HTTP calls to the learner's server, and ways to arrange and inspect the
 // documents table as the superuser, independently of the learner's code.
-import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
-import { learner, postgres } from "@backend-labs/graders";
+import { randomBytes } from "node:crypto";
+import { expect } from "vitest";
+import { got, learner, lockWaiters, postgres, uid, waitFor } from "@backend-labs/graders";
+
+export { got, uid };
 
 export interface Doc {
   id: string;
@@ -19,19 +21,19 @@ export interface Reply {
   json: unknown;
 }
 
-/** A unique title per test, so tests never share rows. */
-export function uid(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
-
-/** Sends one request to the learner's server. `json` is serialized with Content-Type: application/json. */
+/**
+ * Sends one request to the learner's server. `json` is serialized with Content-Type: application/json;
+ * `raw` is sent as it is (give its Content-Type in `headers`); `unlabelled` is sent with no Content-Type at all.
+ */
 export async function send(
   method: string,
   path: string,
-  options: { json?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  options: { json?: unknown; raw?: string; unlabelled?: string; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined = options.raw;
+  // fetch labels a string body text/plain by itself; bytes go out with no Content-Type header.
+  let body: string | Uint8Array | undefined =
+    options.unlabelled === undefined ? options.raw : new TextEncoder().encode(options.unlabelled);
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
     headers["content-type"] ??= "application/json";
@@ -47,10 +49,34 @@ export async function send(
   return { status: response.status, headers: response.headers, text, json };
 }
 
-/** "got 500 {"error":...}": what the learner's server answered, for assertion messages. */
-export function got(reply: Reply): string {
-  const body = reply.text.length > 200 ? `${reply.text.slice(0, 200)}...` : reply.text;
-  return `got ${reply.status}${body ? ` ${body}` : " with no body"}`;
+/** A header of the reply, asserted present first so a missing one is named as missing. */
+export function headerOf(reply: Reply, name: string, what: string): string {
+  const value = reply.headers.get(name);
+  expect(value, `${what}, but the response has no ${name} header (${got(reply)})`).not.toBeNull();
+  return value!;
+}
+
+/**
+ * Checks the format the README fixes for every response with a body: Content-Type: application/json, and for
+ * errors the body `{ "error": "<message>" }`. `what` names the response, e.g. "the 405 for DELETE /documents".
+ */
+export function expectJsonBody(reply: Reply, what: string): void {
+  const type = headerOf(
+    reply,
+    "content-type",
+    `${what} has a body, so it must say Content-Type: application/json`,
+  );
+  expect(type, `${what} must be labelled Content-Type: application/json (${got(reply)})`).toMatch(
+    /^application\/json\s*(;|$)/i,
+  );
+}
+
+export function expectJsonError(reply: Reply, what: string): void {
+  expectJsonBody(reply, what);
+  expect(
+    typeof (reply.json as { error?: unknown } | null | undefined)?.error,
+    `${what} must have the body { "error": "<message>" } (${got(reply)})`,
+  ).toBe("string");
 }
 
 /** Creates a document directly in the database (not through the learner's code). */
@@ -88,17 +114,19 @@ export function headerList(value: string | null): string[] {
     .sort();
 }
 
-async function lockWaiters(): Promise<number> {
+/** How many connections the learner's server holds open to the lab database (the grader's own aside). */
+export async function learnerConnections(): Promise<number> {
   const { rows } = await postgres().query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend' AND wait_event_type = 'Lock'`,
+      WHERE datname = current_database() AND backend_type = 'client backend' AND usename <> current_user`,
   );
   return rows[0]?.n ?? 0;
 }
 
 /**
- * Makes a race deterministic: the grader locks the document's row (SELECT ... FOR UPDATE in an open
- * transaction), starts the requests, waits until `waiters` database sessions queue on a lock (or every
+ * Makes a race deterministic: the grader locks the document's row in an open transaction (SELECT ... FOR
+ * UPDATE, or with `commitEdit` an UPDATE that writes that edit and bumps the version, as another instance
+ * of the API would), starts the requests, waits until `waiters` database sessions queue on a lock (or every
  * request has been answered, or 3 s passed), then commits. By then each request has done whatever it does
  * before it writes the row, and the writes go through one after the other.
  */
@@ -106,19 +134,23 @@ export async function raceOnLockedRow<T>(
   id: string,
   waiters: number,
   start: () => Promise<T>[],
+  commitEdit?: { title: string },
 ): Promise<T[]> {
   const client = await postgres().connect();
   let open = false;
   try {
     await client.query("BEGIN");
     open = true;
-    await client.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [id]);
+    if (commitEdit)
+      await client.query("UPDATE documents SET title = $2, version = version + 1 WHERE id = $1", [
+        id,
+        commitEdit.title,
+      ]);
+    else await client.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [id]);
     let settled = 0;
     const calls = start().map((call) => call.finally(() => settled++));
     const outcomes = Promise.allSettled(calls);
-    const deadline = Date.now() + 3_000;
-    while (settled < calls.length && Date.now() < deadline && (await lockWaiters()) < waiters)
-      await sleep(20);
+    await waitFor(async () => settled === calls.length || (await lockWaiters()) >= waiters, 3_000, 20);
     await client.query("COMMIT");
     open = false;
     return (await outcomes).map((outcome) => {
@@ -129,4 +161,24 @@ export async function raceOnLockedRow<T>(
     if (open) await client.query("ROLLBACK").catch(() => undefined);
     client.release();
   }
+}
+
+/**
+ * Makes Postgres refuse to insert a document with this title, as a broken database would: a trigger raises
+ * an error. Returns the function that removes it again.
+ */
+export async function failInsertsOfTitle(title: string): Promise<() => Promise<void>> {
+  const name = `grader_fails_${randomBytes(6).toString("hex")}`;
+  await postgres().query(
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'the grader made this INSERT fail, as a broken database would'; END $$`,
+  );
+  await postgres().query(
+    `CREATE TRIGGER ${name} BEFORE INSERT ON documents FOR EACH ROW WHEN (NEW.title = '${title}')
+       EXECUTE FUNCTION ${name}()`,
+  );
+  return async () => {
+    await postgres().query(`DROP TRIGGER IF EXISTS ${name} ON documents`);
+    await postgres().query(`DROP FUNCTION IF EXISTS ${name}()`);
+  };
 }
