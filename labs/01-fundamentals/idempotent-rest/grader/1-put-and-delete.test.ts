@@ -3,12 +3,14 @@ import { expect, it } from "vitest";
 import { task } from "@backend-labs/graders";
 import {
   addressRows,
+  failWrites,
   got,
   insertOrder,
   newClient,
   raceBehindLock,
   refundsOf,
   send,
+  storedAddress,
   storedOrder,
 } from "./helpers.ts";
 
@@ -62,6 +64,21 @@ task(1, "Make PUT and DELETE idempotent by design", () => {
     expect(missing.status, `a PUT for an order that does not exist must answer 404 (${got(missing)})`).toBe(
       404,
     );
+  });
+
+  it("the PUT response is the address as stored, also when the values have spaces around them", async () => {
+    const client = await newClient("put-as-stored");
+    const order = await insertOrder(client);
+    const padded = { ...home, name: "  Ada Lovelace ", city: " London  " };
+    const reply = await send("PUT", `/orders/${order.id}/shipping-address`, { client, json: padded });
+    expect(reply.status, `PUT of an address must answer 200 (${got(reply)})`).toBe(200);
+    const stored = await storedAddress(order.id);
+    expect(stored, "the PUT must store the address in shipping_addresses").toBeDefined();
+    expect(
+      reply.json,
+      "the 200 body must be the address as stored in shipping_addresses (the row the PUT wrote, read back with " +
+        "RETURNING), so the client sees exactly what the server kept: here the response and the row disagree",
+    ).toEqual(stored);
   });
 
   it("two first-time PUTs of an address at the same moment both succeed and leave one row", async () => {
@@ -146,12 +163,51 @@ task(1, "Make PUT and DELETE idempotent by design", () => {
       replies.map((reply) => reply.status),
       `both DELETEs must answer 204 (${replies.map(got).join(" and ")})`,
     ).toEqual([204, 204]);
+    const refunds = await refundsOf(order.id);
     expect(
-      await refundsOf(order.id),
-      "two concurrent DELETEs refunded the order twice. Reading the status and then cancelling lets both see " +
-        "'placed': make the status change itself the decision (UPDATE ... WHERE status = 'placed', then refund " +
-        "only if it changed a row), in the same transaction as the refund",
-    ).toEqual([3_300]);
+      refunds.length,
+      `two concurrent DELETEs wrote ${refunds.length} refunds (${refunds.join(", ")} cents)` +
+        (refunds.length > 1
+          ? ". Reading the status and then cancelling lets both see 'placed': make the status change itself the " +
+            "decision (UPDATE ... WHERE status = 'placed', then refund only if it changed a row), in the same " +
+            "transaction as the refund"
+          : ": the order must be refunded exactly once"),
+    ).toBe(1);
+    expect(refunds, "the one refund must be for the order's full amount_cents, 3300").toEqual([3_300]);
     expect((await storedOrder(order.id))?.status, "the order must be cancelled").toBe("cancelled");
+  });
+
+  it("when the refund cannot be written, the order stays placed, and a retried DELETE then cancels and refunds it", async () => {
+    const client = await newClient("cancel-atomic");
+    const order = await insertOrder(client, 2_700);
+    const path = `/orders/${order.id}`;
+
+    const restore = await failWrites("refunds", `NEW.order_id = '${order.id}'`);
+    const failed = await send("DELETE", path, { client }).finally(restore);
+    expect(
+      failed.status,
+      `the grader made the INSERT into refunds fail, so this DELETE cannot succeed: it must not answer 204 ` +
+        `(${got(failed)})`,
+    ).not.toBe(204);
+    expect(
+      typeof (failed.json as { error?: unknown } | null | undefined)?.error,
+      `a request that failed must still answer an error in the body { "error": "<message>" } (${got(failed)})`,
+    ).toBe("string");
+    expect(
+      (await storedOrder(order.id))?.status,
+      "the refund failed, yet the order was left cancelled: a retried DELETE will find it cancelled and never " +
+        "refund it. Cancel the order and insert the refund in one transaction, on one client (inTransaction), so " +
+        "that a failed refund rolls the cancellation back",
+    ).toBe("placed");
+
+    const retry = await send("DELETE", path, { client });
+    expect(
+      retry.status,
+      `with the database working again, the retried DELETE must cancel the order: 204 (${got(retry)})`,
+    ).toBe(204);
+    expect(await refundsOf(order.id), "the retried DELETE must refund the order once, in full").toEqual([
+      2_700,
+    ]);
+    expect((await storedOrder(order.id))?.status, "and the order must now be cancelled").toBe("cancelled");
   });
 });

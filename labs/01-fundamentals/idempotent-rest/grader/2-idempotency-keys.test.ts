@@ -2,6 +2,7 @@ import { expect, it } from "vitest";
 import { task } from "@backend-labs/graders";
 import {
   countWithDescription,
+  failWrites,
   got,
   keyRow,
   newClient,
@@ -40,6 +41,48 @@ task(2, "Replay POST /orders retries from the Idempotency-Key", () => {
     );
   });
 
+  it("an Idempotency-Key of 1 to 255 characters is accepted; an empty one or one of 256 characters answers 400", async () => {
+    const client = await newClient("key-length");
+    const refused = orderBody("key-length-refused");
+    for (const { what, key } of [
+      { what: "an empty Idempotency-Key", key: "" },
+      { what: "an Idempotency-Key of 256 characters", key: "k".repeat(256) },
+    ]) {
+      const reply = await send("POST", "/orders", { client, idempotencyKey: key, json: refused });
+      expect(
+        reply.status,
+        `${what} must answer 400: the README allows keys of 1 to 255 characters, and a header that is present ` +
+          `but empty or too long is not such a key (${got(reply)})`,
+      ).toBe(400);
+    }
+    expect(
+      await countWithDescription(refused.description),
+      "a POST refused for its Idempotency-Key must not create an order",
+    ).toBe(0);
+    for (const key of ["", "k".repeat(256)])
+      expect(
+        await keyRow(client, key),
+        "a POST refused for its Idempotency-Key must not store the key in idempotency_keys",
+      ).toBeUndefined();
+
+    for (const { what, key } of [
+      { what: "a key of 1 character", key: "k" },
+      { what: "a key of exactly 255 characters", key: "k".repeat(255) },
+    ]) {
+      const reply = await send("POST", "/orders", {
+        client,
+        idempotencyKey: key,
+        json: orderBody("key-length"),
+      });
+      expect(
+        reply.status,
+        `${what} is within "1 to 255 characters": the POST must answer 201` +
+          `${reply.status === 400 ? ". Refuse length > 255, not >= 255" : ""} (${got(reply)})`,
+      ).toBe(201);
+    }
+    expect((await ordersOf(client)).length, "the two accepted keys must create one order each").toBe(2);
+  });
+
   it("a retry with the same key and body replays the stored 201 and creates no second order", async () => {
     const client = await newClient("replay");
     const key = uid("key");
@@ -61,8 +104,9 @@ task(2, "Replay POST /orders retries from the Idempotency-Key", () => {
     );
     expect(
       first.headers.get("idempotent-replayed"),
-      "the first response did the work: it must not say Idempotent-Replayed: true",
-    ).not.toBe("true");
+      "the first response did the work, and the README says it does not carry the Idempotent-Replayed header " +
+        "at all (not even with the value false)",
+    ).toBeNull();
     expect(
       await ordersOf(client),
       "the POST must insert one orders row for this client, with the amount, currency and description sent",
@@ -102,17 +146,38 @@ task(2, "Replay POST /orders retries from the Idempotency-Key", () => {
     const key = uid("key");
     const body = orderBody("invalid-first");
 
-    const invalid = await send("POST", "/orders", {
-      client,
-      idempotencyKey: key,
-      json: { ...body, amountCents: -5 },
-    });
-    expect(invalid.status, `a negative amountCents must answer 400 (${got(invalid)})`).toBe(400);
-    expect(
-      await keyRow(client, key),
-      "a request that failed validation did no work: it must not leave a row in idempotency_keys, or its key " +
-        "could never be used again",
-    ).toBeUndefined();
+    for (const { what, raw } of [
+      { what: "a negative amountCents", raw: JSON.stringify({ ...body, amountCents: -5 }) },
+      { what: "an amountCents of 0", raw: JSON.stringify({ ...body, amountCents: 0 }) },
+      { what: "a fractional amountCents", raw: JSON.stringify({ ...body, amountCents: 19.99 }) },
+      { what: "an amountCents sent as a string", raw: JSON.stringify({ ...body, amountCents: "1999" }) },
+      {
+        what: "a missing currency",
+        raw: JSON.stringify({ amountCents: 1_999, description: body.description }),
+      },
+      { what: 'the currency "eur"', raw: JSON.stringify({ ...body, currency: "eur" }) },
+      { what: 'the currency "EURO"', raw: JSON.stringify({ ...body, currency: "EURO" }) },
+      { what: "a numeric description", raw: JSON.stringify({ ...body, description: 42 }) },
+      { what: "JSON null", raw: "null" },
+      { what: "a body that is not valid JSON", raw: '{"amountCents": 19' },
+    ]) {
+      const invalid = await send("POST", "/orders", { client, idempotencyKey: key, raw });
+      expect(
+        invalid.status,
+        `POST /orders with ${what} must answer 400: an invalid body is the client's mistake. Validate the body ` +
+          `with the starter's parseOrderInput before anything is written (${got(invalid)})`,
+      ).toBe(400);
+      expect(
+        typeof (invalid.json as { error?: unknown } | null | undefined)?.error,
+        `the 400 for ${what} must explain itself in the body { "error": "<message>" }`,
+      ).toBe("string");
+      expect(
+        await keyRow(client, key),
+        `the request with ${what} failed validation and did no work: it must not leave a row in ` +
+          "idempotency_keys, or its key could never be used again",
+      ).toBeUndefined();
+    }
+    expect(await ordersOf(client), "a request answered 400 must not create an order").toEqual([]);
 
     const corrected = await send("POST", "/orders", { client, idempotencyKey: key, json: body });
     expect(
@@ -121,6 +186,56 @@ task(2, "Replay POST /orders retries from the Idempotency-Key", () => {
         `(${got(corrected)})`,
     ).toBe(201);
     expect((await ordersOf(client)).length, "the corrected request must create exactly one order").toBe(1);
+  });
+
+  it("a retry after the order changed replays the stored response, not the order as it is now", async () => {
+    const client = await newClient("replay-stored");
+    const key = uid("key");
+    const body = orderBody("replay-stored");
+    const first = await send("POST", "/orders", { client, idempotencyKey: key, json: body });
+    expect(first.status, `POST /orders with a new key must answer 201 (${got(first)})`).toBe(201);
+    const order = first.json as Order;
+    const cancel = await send("DELETE", `/orders/${order.id}`, { client });
+    expect(cancel.status, `DELETE of the new order must answer 204 (${got(cancel)})`).toBe(204);
+
+    const retry = await send("POST", "/orders", { client, idempotencyKey: key, json: body });
+    expect(
+      { status: retry.status, body: retry.json },
+      "the client never saw the 201 and retries after the order was cancelled: the retry must replay the stored " +
+        "response (status 'placed', as the first answer said), read from idempotency_keys.response_body, not the " +
+        `order read again from the orders table (${got(retry)})`,
+    ).toEqual({ status: 201, body: order });
+    expect((await ordersOf(client)).length, "the retry must not create a second order").toBe(1);
+  });
+
+  it("when the key cannot be stored, the order is not created either: both commit in one transaction", async () => {
+    const client = await newClient("one-transaction");
+    const key = uid("key");
+    const body = orderBody("one-transaction");
+
+    // Storing the response fails, as a crash between the two writes would.
+    const restore = await failWrites(
+      "idempotency_keys",
+      `NEW.client_id = '${client.id}' AND NEW.response_status IS NOT NULL`,
+    );
+    const failed = await send("POST", "/orders", { client, idempotencyKey: key, json: body }).finally(
+      restore,
+    );
+    expect(
+      failed.status,
+      `the grader made storing the response in idempotency_keys fail, so this POST cannot succeed: it must not ` +
+        `answer 201 (${got(failed)})`,
+    ).not.toBe(201);
+    expect(
+      typeof (failed.json as { error?: unknown } | null | undefined)?.error,
+      `a request that failed must still answer an error in the body { "error": "<message>" } (${got(failed)})`,
+    ).toBe("string");
+    expect(
+      await ordersOf(client),
+      "storing the key failed, yet the order was created: a retry will not find the key and creates a second " +
+        "order. Insert the order and store the key with its response in one transaction, on the transaction's " +
+        "client (inTransaction), so they commit or roll back together",
+    ).toEqual([]);
   });
 });
 
@@ -133,24 +248,27 @@ task(3, "Refuse a reused key with a different request", () => {
     const first = await send("POST", "/orders", { client, idempotencyKey: key, json: body });
     expect(first.status, `POST /orders with a new key must answer 201 (${got(first)})`).toBe(201);
 
-    const changed = await send("POST", "/orders", {
-      client,
-      idempotencyKey: key,
-      json: { ...body, amountCents: 100_000 },
-    });
-    expect(
-      changed.status,
-      "the key was first used to order 1000 cents and is now sent with 100000 cents: that is a different " +
-        "request, most likely a client bug. Replaying the first response would tell the client its 100000-cent " +
-        `order exists. Answer 422 Unprocessable Content; compare a fingerprint of the request body (${got(changed)})`,
-    ).toBe(422);
-    expect(
-      typeof (changed.json as { error?: unknown } | undefined)?.error,
-      "the 422 must explain itself in a JSON body { error: string }",
-    ).toBe("string");
+    for (const { field, changed: json } of [
+      { field: "amountCents", changed: { ...body, amountCents: 100_000 } },
+      { field: "currency", changed: { ...body, currency: "USD" } },
+      { field: "description", changed: { ...body, description: `${body.description} (gift wrapped)` } },
+    ]) {
+      const changed = await send("POST", "/orders", { client, idempotencyKey: key, json });
+      expect(
+        changed.status,
+        `the key was first used for ${JSON.stringify(body)} and is now sent with another ${field}: that is a ` +
+          "different request, most likely a client bug. Replaying the first response would tell the client this " +
+          "order exists. Answer 422 Unprocessable Content; the fingerprint must cover every field of the body " +
+          `(amountCents, currency and description) (${got(changed)})`,
+      ).toBe(422);
+      expect(
+        typeof (changed.json as { error?: unknown } | undefined)?.error,
+        "the 422 must explain itself in a JSON body { error: string }",
+      ).toBe("string");
+    }
     expect(
       (await ordersOf(client)).map((order) => order.amountCents),
-      "the 422 request must not create an order: the client has only the first one",
+      "a request answered 422 must not create an order: the client has only the first one",
     ).toEqual([1_000]);
 
     const original = await send("POST", "/orders", { client, idempotencyKey: key, json: body });

@@ -1,8 +1,17 @@
 // Shared by the grader files: HTTP calls to the learner's server (any instance), and ways to arrange and
 // inspect the tables as the superuser, independently of the learner's code.
-import { randomBytes, randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
-import { learner, type LearnerInstance, postgres } from "@backend-labs/graders";
+import { randomBytes } from "node:crypto";
+import {
+  got,
+  learner,
+  type LearnerInstance,
+  lockWaiters,
+  postgres,
+  uid,
+  waitFor,
+} from "@backend-labs/graders";
+
+export { got, uid };
 
 export interface Order {
   id: string;
@@ -23,10 +32,6 @@ export interface Reply {
   text: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;
-}
-
-export function uid(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
 }
 
 /** A client of its own for each test, so tests never share orders or idempotency keys. */
@@ -66,12 +71,6 @@ export async function send(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
-}
-
-/** "got 500 {"error":...}": what the learner's server answered, for assertion messages. */
-export function got(reply: Reply): string {
-  const body = reply.text.length > 200 ? `${reply.text.slice(0, 200)}...` : reply.text;
-  return `got ${reply.status}${body ? ` ${body}` : " with no body"}`;
 }
 
 export function orderBody(label: string, amountCents = 1_999): Omit<Order, "id" | "status"> {
@@ -148,14 +147,6 @@ export async function keyRow(
   return rows[0];
 }
 
-async function lockWaiters(): Promise<number> {
-  const { rows } = await postgres().query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend' AND wait_event_type = 'Lock'`,
-  );
-  return rows[0]?.n ?? 0;
-}
-
 /**
  * Makes a race deterministic. The grader runs `hold` in an open transaction (lock a row, or insert a row
  * the requests will collide with), starts the requests, waits until `waiters` database sessions queue on a
@@ -176,9 +167,7 @@ export async function raceBehindLock<T>(
     let settled = 0;
     const calls = start().map((call) => call.finally(() => settled++));
     const outcomes = Promise.allSettled(calls);
-    const deadline = Date.now() + 3_000;
-    while (settled < calls.length && Date.now() < deadline && (await lockWaiters()) < waiters)
-      await sleep(20);
+    await waitFor(async () => settled === calls.length || (await lockWaiters()) >= waiters, 3_000, 20);
     await client.query("ROLLBACK");
     open = false;
     return (await outcomes).map((outcome) => {
@@ -197,4 +186,37 @@ export async function countWithDescription(description: string): Promise<number>
     [description],
   );
   return rows[0]!.n;
+}
+
+/** The order's shipping address as stored, in the API's shape, or undefined when it has none. */
+export async function storedAddress(orderId: string): Promise<Record<string, string> | undefined> {
+  const { rows } = await postgres().query<Record<string, string>>(
+    `SELECT name, street, city, postal_code AS "postalCode", country FROM shipping_addresses WHERE order_id = $1`,
+    [orderId],
+  );
+  return rows[0];
+}
+
+/**
+ * Makes the database refuse some writes, as a crash or a full disk would at the worst moment: a trigger on
+ * `table` raises an error for every inserted or updated row that matches `when` (SQL over NEW). Returns the
+ * function that removes it again.
+ */
+export async function failWrites(
+  table: "idempotency_keys" | "refunds",
+  when: string,
+): Promise<() => Promise<void>> {
+  const name = `grader_fails_${randomBytes(6).toString("hex")}`;
+  await postgres().query(
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'the grader made this write to ${table} fail, as a crash would'; END $$`,
+  );
+  await postgres().query(
+    `CREATE TRIGGER ${name} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW WHEN (${when})
+       EXECUTE FUNCTION ${name}()`,
+  );
+  return async () => {
+    await postgres().query(`DROP TRIGGER IF EXISTS ${name} ON ${table}`);
+    await postgres().query(`DROP FUNCTION IF EXISTS ${name}()`);
+  };
 }
