@@ -1,8 +1,7 @@
 // Shared by the grader files: requests to the learner's server (through fetch, and through node:http for
 // bodies that keep arriving), and the members table read directly as the superuser.
-import { randomUUID } from "node:crypto";
 import { type IncomingHttpHeaders, request as httpRequest } from "node:http";
-import { learner, postgres } from "@backend-labs/graders";
+import { learner, postgres, uid } from "@backend-labs/graders";
 
 const api = learner();
 
@@ -41,7 +40,7 @@ export async function postMember(
 
 /** A fresh, valid email for this grade, so tests never collide on the unique email. */
 export function uniqueEmail(label: string): string {
-  return `${label}.${randomUUID().slice(0, 8)}@example.com`;
+  return `${uid(label)}@example.com`;
 }
 
 export interface MemberRow {
@@ -53,12 +52,15 @@ export interface MemberRow {
   tags: string[];
 }
 
-/** Rows whose email equals any of the given ones, ignoring case (so an un-normalised email is found too). */
+/**
+ * Rows whose email equals any of the given ones, ignoring case, surrounding spaces and Unicode normal form
+ * (so an email stored without normalising is found too, and its assertion can say what is wrong with it).
+ */
 export async function membersByEmail(...emails: string[]): Promise<MemberRow[]> {
   const { rows } = await postgres().query<MemberRow & { id: string }>(
     `SELECT id, email, display_name, age, bio, tags FROM members
-      WHERE lower(btrim(email)) = ANY($1::text[]) ORDER BY id`,
-    [emails.map((email) => email.trim().toLowerCase())],
+      WHERE normalize(lower(btrim(email)), NFC) = ANY($1::text[]) ORDER BY id`,
+    [emails.map((email) => email.trim().normalize("NFC").toLowerCase())],
   );
   return rows.map((row) => ({ ...row, id: Number(row.id) }));
 }
@@ -76,10 +78,17 @@ export interface Problem {
 
 /** The pointers a problem body lists, sorted; undefined when it has no `errors` array. */
 export function pointersOf(reply: Reply): string[] | undefined {
+  if (typeof reply.body !== "object" || reply.body === null) return undefined;
   const { errors } = reply.body as Problem;
   if (!Array.isArray(errors)) return undefined;
   return errors.map((error) => String(error.pointer)).sort();
 }
+
+/**
+ * The raw requests below say "Connection: keep-alive" (node:http without an agent would ask for close), so
+ * whether the connection is closed after the answer is the server's own choice, visible in its headers.
+ */
+const keepAlive = { connection: "keep-alive" };
 
 export interface RawReply {
   status: number;
@@ -97,18 +106,23 @@ export interface RawOutcome {
 
 /**
  * POST /members through node:http, writing `chunk` now and then every `everyMs` for as long as no response
- * has arrived: a body that keeps coming, as from a slow or hostile client. With a Content-Length header the
- * declared length is never reached; without one the body is chunked and never ends. Resolves when the
- * response is in, or after `timeoutMs` without one.
+ * has arrived: a body that keeps coming, as from a slow or hostile client (with `once`, the chunk is written
+ * a single time and the body then just stays unfinished). With a Content-Length header the declared length
+ * is never reached; without one the body is chunked and never ends. Resolves when the response is in, or
+ * after `timeoutMs` without one.
  */
 export function postEndlessBody(
   headers: Record<string, string>,
   chunk: Buffer,
-  { everyMs = 5, timeoutMs = 2_000 } = {},
+  { everyMs = 5, timeoutMs = 5_000, once = false } = {},
 ): Promise<RawOutcome> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const request = httpRequest(api.url("/members"), { method: "POST", headers, agent: false });
+    const request = httpRequest(api.url("/members"), {
+      method: "POST",
+      headers: { ...keepAlive, ...headers },
+      agent: false,
+    });
     let sentBytes = 0;
     let settled = false;
     const send = () => {
@@ -117,7 +131,7 @@ export function postEndlessBody(
         sentBytes += chunk.length;
       }
     };
-    const timer = setInterval(send, everyMs);
+    const timer = once ? undefined : setInterval(send, everyMs);
     const finish = (reply?: RawReply) => {
       if (settled) return;
       settled = true;
@@ -151,16 +165,21 @@ export function postEndlessBody(
 
 /**
  * POST /members through node:http with a complete body, tolerating a server that answers and closes before
- * it has read all of it (as it may for a body over the limit).
+ * it has read all of it (as it may for a body over the limit). The body is sent with a Content-Length, or
+ * with `chunked` as one chunk without one.
  */
 export function postBytes(
   headers: Record<string, string>,
   body: Buffer,
-  timeoutMs = 2_000,
+  { chunked = false, timeoutMs = 5_000 } = {},
 ): Promise<RawOutcome> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const request = httpRequest(api.url("/members"), { method: "POST", headers, agent: false });
+    const request = httpRequest(api.url("/members"), {
+      method: "POST",
+      headers: { ...keepAlive, ...headers },
+      agent: false,
+    });
     let settled = false;
     const finish = (reply?: RawReply) => {
       if (settled) return;
@@ -184,6 +203,10 @@ export function postBytes(
       response.on("close", done);
     });
     request.on("error", () => undefined);
-    request.end(body);
+    if (chunked) {
+      // A write before end() makes node:http send Transfer-Encoding: chunked instead of a Content-Length.
+      request.write(body);
+      request.end();
+    } else request.end(body);
   });
 }
