@@ -20,10 +20,30 @@ task(2, "Give every request an id", () => {
       (reply.json as { requestId?: unknown } | undefined)?.requestId,
       "handlers read the id from ctx.requestId (GET /hello answers it): set it before calling next()",
     ).toBe(id);
+    expect(
+      (reply.json as { requestIdHeader?: unknown } | undefined)?.requestIdHeader ?? "(no header yet)",
+      "GET /hello answers the X-Request-Id response header as the handler sees it: requestId() must set the " +
+        "header before calling next(), so everything after it (handlers, the error handler) finds it set",
+    ).toBe(id);
+
+    for (const [valid, what] of [
+      ["A", "1 character"],
+      [
+        `${"Ab9._-".repeat(10)}abcd`,
+        "64 characters using every allowed kind: letters, digits, '.', '_' and '-'",
+      ],
+    ] as const) {
+      const other = await get("/hello", { "x-request-id": valid });
+      expect(
+        other.headers.get("x-request-id") ?? "(no X-Request-Id header)",
+        `X-Request-Id ${JSON.stringify(valid)} (${what}) is valid and must be reused as it is: the rule is 1 to ` +
+          "64 characters from A-Z a-z 0-9 . _ -",
+      ).toBe(valid);
+    }
   });
 
   it("a missing or invalid X-Request-Id is replaced by a fresh UUID, different for each request", async () => {
-    const invalid = ['has spaces and "quotes"', "x".repeat(65), "../../etc/passwd", "<script>"];
+    const invalid = ['has spaces and "quotes"', "x".repeat(65), "../../etc/passwd", "<script>", "", "a+b"];
     for (const sent of [undefined, ...invalid]) {
       const reply = await get("/hello", sent === undefined ? {} : { "x-request-id": sent });
       const what = sent === undefined ? "without X-Request-Id" : `with X-Request-Id ${JSON.stringify(sent)}`;
@@ -50,7 +70,10 @@ task(2, "Give every request an id", () => {
 task(3, "Log one JSON line per request", () => {
   it("each request prints one JSON access line with method, path, status, duration_ms and request_id", async () => {
     const id = graderRequestId();
+    const sent = performance.now();
     const reply = await get("/hello?debug=1", { "x-request-id": id });
+    // The middleware's next() runs inside the grader's request: its duration cannot be longer.
+    const roundTripMs = performance.now() - sent;
     expect(reply.status, `GET /hello must answer 200 (${got(reply)})`).toBe(200);
     const { access } = await linesFor(id);
     expect(
@@ -60,23 +83,43 @@ task(3, "Log one JSON line per request", () => {
     ).toBe(1);
     const line = access[0]!;
     expect(
-      { method: line.method, path: line.path, status: line.status, request_id: line.request_id },
-      "the access line must hold the method, the path without its query string, the final status and the id",
-    ).toEqual({ method: "GET", path: "/hello", status: 200, request_id: id });
+      {
+        level: line.level,
+        method: line.method,
+        path: line.path,
+        status: line.status,
+        request_id: line.request_id,
+      },
+      'the access line must hold "level": "info", the method, the path without its query string, the final ' +
+        "status and the id",
+    ).toEqual({ level: "info", method: "GET", path: "/hello", status: 200, request_id: id });
     expect(typeof line.duration_ms, "duration_ms must be a number of milliseconds").toBe("number");
     expect(line.duration_ms as number, "duration_ms cannot be negative").toBeGreaterThanOrEqual(0);
+    expect(
+      line.duration_ms as number,
+      `GET /hello took ${roundTripMs.toFixed(1)} ms from the grader's request to its response, yet its duration_ms ` +
+        `is ${String(line.duration_ms)}: duration_ms is the time this request spent in next(). Start the clock ` +
+        "inside the middleware, for each request (not once when accessLog() is created)",
+    ).toBeLessThanOrEqual(roundTripMs + 1);
 
     const slowId = graderRequestId();
-    await get("/slow", { "x-request-id": slowId });
+    const slowReply = await get("/slow", { "x-request-id": slowId });
+    expect(slowReply.status, `GET /slow must answer 200 (${got(slowReply)})`).toBe(200);
     const slow = (await linesFor(slowId)).access[0];
+    expect(slow, `GET /slow with X-Request-Id ${slowId} must print its access line too`).toBeDefined();
+    const duration = slow!.duration_ms;
+    expect(typeof duration, "duration_ms must be a number of milliseconds").toBe("number");
     expect(
-      slow?.duration_ms,
-      "GET /slow takes at least 60 ms, so its duration_ms must be at least 50: start the clock before next() " +
-        "and stop it after next() has finished",
+      duration,
+      `GET /slow takes at least 60 ms, but its duration_ms is ${String(duration)}. It must be at least 50: ` +
+        "measure in milliseconds (a difference of performance.now() values already is), from before next() " +
+        "until next() has finished",
     ).toBeGreaterThanOrEqual(50);
     expect(
-      slow?.duration_ms as number,
-      "duration_ms of GET /slow must be in milliseconds, not seconds or ns",
+      duration,
+      `GET /slow takes about 60 ms, but its duration_ms is ${String(duration)}: start the clock for each ` +
+        "request inside the middleware (not once when accessLog() is created), and report milliseconds, not " +
+        "microseconds or nanoseconds",
     ).toBeLessThan(10_000);
   });
 
@@ -115,18 +158,40 @@ task(4, "Turn errors into problem responses without leaking internals", () => {
       detail: "item 7 not found",
       request_id: id,
     });
+    expect(
+      reply.headers.get("x-request-id") ?? "(no X-Request-Id header)",
+      "error responses keep the headers set before the error, X-Request-Id included",
+    ).toBe(id);
 
-    const down = await get("/maintenance", { "x-request-id": graderRequestId() });
+    const downId = graderRequestId();
+    const down = await get("/maintenance", { "x-request-id": downId });
     expect(down.status, `GET /maintenance throws HttpError(503, ...): answer 503 (${got(down)})`).toBe(503);
     expect(
-      (down.json as { title?: unknown } | undefined)?.title,
-      "the title of a 503 is its reason phrase, 'Service Unavailable'",
-    ).toBe("Service Unavailable");
+      down.headers.get("content-type") ?? "(no Content-Type header)",
+      "a 503 is a problem response too: Content-Type: application/problem+json",
+    ).toMatch(/^application\/problem\+json/i);
     expect(
       leaked(down),
       "an HttpError with a 5xx status has expose === false: its message describes internals (here a database " +
         "host) and must not reach the client. Send detail only when error.expose is true",
     ).toEqual([]);
+    expect(
+      down.json,
+      "the 503 problem is { type: 'about:blank', title: 'Service Unavailable' (its reason phrase), status: 503, " +
+        "request_id }, without detail",
+    ).toEqual({ type: "about:blank", title: "Service Unavailable", status: 503, request_id: downId });
+
+    const { errors } = await linesFor(downId, (lines) => lines.errors.length > 0);
+    expect(
+      errors.length,
+      "an HttpError that is not exposed (a 5xx) is not explained to the client, so it must be logged: exactly " +
+        `one JSON line with "level": "error" and "request_id": "${downId}" (found ${errors.length}). Log every ` +
+        "error except an exposed HttpError, not only errors that are not HttpErrors",
+    ).toBe(1);
+    expect(
+      String(errors[0]!.error),
+      "the error line of GET /maintenance must hold the HttpError's message as `error`",
+    ).toContain("40 s behind the primary");
   });
 
   it("an unexpected error answers 500 without its message or stack, and is logged once with the request id", async () => {
@@ -150,6 +215,10 @@ task(4, "Turn errors into problem responses without leaking internals", () => {
       request_id: id,
     });
     expect(
+      Object.keys(reply.json ?? {}),
+      "a 500 has no detail at all: whatever it would say about an unexpected error is for the log only",
+    ).not.toContain("detail");
+    expect(
       reply.headers.get("x-request-id"),
       "error responses must carry X-Request-Id too: it is what a user quotes to support",
     ).toBe(id);
@@ -160,6 +229,10 @@ task(4, "Turn errors into problem responses without leaking internals", () => {
       `the unexpected error must be logged as exactly one JSON line with "level": "error" and "request_id": ` +
         `"${id}", so support can find it from the id the user quotes`,
     ).toBe(1);
+    expect(
+      { level: errors[0]!.level, msg: errors[0]!.msg },
+      'the error line is { "level": "error", "msg": "request failed", "request_id", "error", "stack" }',
+    ).toEqual({ level: "error", msg: "request failed" });
     expect(
       String(errors[0]!.error),
       "the error line's `error` must hold the error's message: the log is where the details go",

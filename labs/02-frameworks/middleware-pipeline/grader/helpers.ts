@@ -1,7 +1,8 @@
 // Shared by the grader files: requests to the learner's server and the JSON lines it printed.
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { learner } from "@backend-labs/graders";
+import { learner, uid, waitFor } from "@backend-labs/graders";
+
+export { got } from "@backend-labs/graders";
 
 export interface Reply {
   status: number;
@@ -15,7 +16,7 @@ export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 /** A valid request id of the grader's own, unique per request, so the log lines of a request can be found. */
 export function graderRequestId(): string {
-  return `grader-${randomUUID()}`;
+  return uid("grader");
 }
 
 export async function get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
@@ -28,12 +29,6 @@ export async function get(path: string, headers: Record<string, string> = {}): P
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
-}
-
-/** "got 500 {"type":...}": what the learner's server answered, for assertion messages. */
-export function got(reply: Reply): string {
-  const body = reply.text.length > 300 ? `${reply.text.slice(0, 300)}...` : reply.text;
-  return `got ${reply.status}${body ? ` ${body}` : " with no body"}`;
 }
 
 export type LogLine = Record<string, unknown>;
@@ -65,24 +60,17 @@ export async function linesFor(
   requestId: string,
   ready: (lines: RequestLines) => boolean = (lines) => lines.access.length > 0,
 ): Promise<RequestLines> {
-  const deadline = Date.now() + 2_000;
-  for (;;) {
+  const collect = async (): Promise<RequestLines> => {
     const mine = (await jsonLines()).filter((line) => line.request_id === requestId);
-    const lines = {
+    return {
       access: mine.filter((line) => line.msg === "request"),
       errors: mine.filter((line) => line.level === "error"),
     };
-    if (ready(lines) || Date.now() > deadline) {
-      // A duplicate line would be printed in the same instant: one more look catches it.
-      await sleep(50);
-      const again = (await jsonLines()).filter((line) => line.request_id === requestId);
-      return {
-        access: again.filter((line) => line.msg === "request"),
-        errors: again.filter((line) => line.level === "error"),
-      };
-    }
-    await sleep(25);
-  }
+  };
+  await waitFor(async () => ready(await collect()), 2_000, 25);
+  // A duplicate line would be printed in the same instant: one more look catches it.
+  await sleep(50);
+  return collect();
 }
 
 /** The lines server.ts prints when an error escaped the learner's pipeline. */

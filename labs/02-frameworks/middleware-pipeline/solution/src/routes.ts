@@ -27,15 +27,54 @@ const callsNextTwice = compose([
     await next();
     await next();
   },
-  (ctx) => {
+  async (ctx, next) => {
     ctx.state.runs = Number(ctx.state.runs ?? 0) + 1;
+    await next();
+  },
+  () => undefined,
+]);
+
+// Holds a request until a second one has arrived too (or 2 s have passed), so that two runs of one composed
+// pipeline are under way at the same time, as they are on a busy server.
+let waiting: (() => void) | undefined;
+function meetAnotherRequest(): Promise<void> {
+  const other = waiting;
+  if (other) {
+    waiting = undefined;
+    other();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const arrived = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      if (waiting === arrived) waiting = undefined;
+      resolve();
+    }, 2_000);
+    waiting = arrived;
+  });
+}
+
+const overlapping = compose([
+  async (_ctx, next) => {
+    await meetAnotherRequest();
+    await next();
+  },
+  (ctx) => {
+    ctx.state.reached = true;
   },
 ]);
 
 const handlers: Record<string, (ctx: Context) => Promise<void> | void> = {
   "GET /hello": (ctx) => {
     ctx.status = 200;
-    ctx.body = { message: "hello", requestId: ctx.requestId };
+    ctx.body = {
+      message: "hello",
+      requestId: ctx.requestId,
+      requestIdHeader: ctx.responseHeaders.get("x-request-id"),
+    };
   },
   "GET /slow": async (ctx) => {
     await sleep(60);
@@ -67,6 +106,11 @@ const handlers: Record<string, (ctx: Context) => Promise<void> | void> = {
     await callsNextTwice(ctx, () => Promise.resolve());
     ctx.status = 200;
     ctx.body = { runs: ctx.state.runs };
+  },
+  "GET /overlap": async (ctx) => {
+    await overlapping(ctx, () => Promise.resolve());
+    ctx.status = 200;
+    ctx.body = { reached: ctx.state.reached === true };
   },
 };
 
