@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { startLearner, task } from "@backend-labs/graders";
+import { lockWaiters, postgres, startLearner, task, waitFor } from "@backend-labs/graders";
 import {
   createAccount,
   type Feed,
@@ -15,19 +15,81 @@ import {
 const base64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /**
- * The cursor with character `index` replaced. A base64url character gets its highest bit flipped: that bit
- * always carries data (padding bits are the low ones), so the decoded bytes change too.
+ * Strings that differ from an issued cursor in one character, or by a few characters added: none of them
+ * was issued, so each must be refused. Beyond a changed character at every position, they aim at the ways
+ * a signature check lets altered text through: base64 decoding that ignores the unused low bits of a
+ * run's last character, accepts "+" and "/" for "-" and "_", skips padding, whitespace or an odd hex digit;
+ * hex or text compared without case; whitespace trimmed; extra "."-separated parts ignored.
  */
-function tampered(cursor: string, index: number): string {
-  const position = base64url.indexOf(cursor[index]!);
-  const replacement = position === -1 ? "A" : base64url[position ^ 32]!;
-  return cursor.slice(0, index) + replacement + cursor.slice(index + 1);
+function alterations(cursor: string): { what: string; cursor: string }[] {
+  const found = new Map<string, string>();
+  const add = (what: string, altered: string) => {
+    if (altered !== cursor && !found.has(altered)) found.set(altered, what);
+  };
+  for (let i = 0; i < cursor.length; i++) {
+    const character = cursor[i]!;
+    const replaced = (replacement: string) => cursor.slice(0, i) + replacement + cursor.slice(i + 1);
+    const index = base64url.indexOf(character);
+    if (index === -1) {
+      add(`character ${i} ("${character}") changed to "A"`, replaced("A"));
+    } else {
+      // The highest of a base64url character's 6 bits always carries data.
+      add(
+        `character ${i} changed from "${character}" to "${base64url[index ^ 32]!}"`,
+        replaced(base64url[index ^ 32]!),
+      );
+      // The last character of a base64 run may carry unused low bits that decoding drops.
+      if (i === cursor.length - 1 || !base64url.includes(cursor[i + 1]!)) {
+        for (const bits of [1, 2, 3])
+          add(
+            `character ${i}, the last of a base64 run, changed from "${character}" to "${base64url[index ^ bits]!}"`,
+            replaced(base64url[index ^ bits]!),
+          );
+      }
+    }
+    const swapped = character === character.toLowerCase() ? character.toUpperCase() : character.toLowerCase();
+    if (swapped !== character)
+      add(`character ${i} changed from "${character}" to "${swapped}"`, replaced(swapped));
+    if (character === "-") add(`character ${i} changed from "-" to "+"`, replaced("+"));
+    if (character === "_") add(`character ${i} changed from "_" to "/"`, replaced("/"));
+  }
+  for (const suffix of ["=", "==", ".", ".x", "0", "A", " ", "\n"])
+    add(`${JSON.stringify(suffix)} appended`, cursor + suffix);
+  for (const prefix of [" ", "\n"]) add(`${JSON.stringify(prefix)} put in front`, prefix + cursor);
+  return [...found].map(([altered, what]) => ({ what, cursor: altered }));
+}
+
+/**
+ * Runs one call while the grader holds an ACCESS EXCLUSIVE lock on events, so any statement on it waits.
+ * Returns the call's error, and whether it ran SQL on events before answering (it waited for the lock).
+ */
+async function withEventsLocked(call: () => Promise<unknown>): Promise<{ error?: Error; touched: boolean }> {
+  const client = await postgres().connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    let settled = false;
+    const outcome = rejection(call()).finally(() => {
+      settled = true;
+    });
+    let touched = false;
+    await waitFor(async () => {
+      touched = (await lockWaiters()) > 0;
+      return settled || touched;
+    }, 5_000);
+    await client.query("ROLLBACK");
+    return { error: await outcome, touched };
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+    client.release();
+  }
 }
 
 task(4, "Refuse cursors you did not issue", () => {
-  it("malformed cursors are refused with 'invalid cursor', never a database error", async () => {
+  it("malformed cursors are refused with 'invalid cursor' before any SQL runs", async () => {
     const account = await createAccount("malformed", [2, 2, 2]);
     const { nextCursor } = await feed.listEvents(account, { limit: 2 });
+    expect(typeof nextCursor, "the first page of 2 out of 6 events must have a nextCursor").toBe("string");
     const forged = Buffer.from(JSON.stringify({ occurredAt: "2025-03-01T12:00:00Z", id: 5 })).toString(
       "base64url",
     );
@@ -40,36 +102,57 @@ task(4, "Refuse cursors you did not issue", () => {
       ["a real cursor with text appended", `${nextCursor!}x`],
       ["a 10,000-character string", "A".repeat(10_000)],
       ["a number", 12345],
+      ["the number 0", 0],
+      ["false", false],
+      ["an object", {}],
     ];
     for (const [what, cursor] of bad) {
-      const error = await rejection(feed.listEvents(account, { limit: 2, cursor: cursor as string }));
+      const { error, touched } = await withEventsLocked(() =>
+        feed.listEvents(account, { limit: 2, cursor: cursor as string }),
+      );
       expect(
         messageOf(error),
         `listEvents with ${what} as the cursor must throw an error whose message contains 'invalid cursor' ` +
-          "(check the cursor before any SQL runs, so a bad one is the caller's 400, not your 500)",
+          "(only undefined and null mean 'first page'; check the cursor before any SQL runs, so a bad one is the " +
+          "caller's 400, not your 500)",
       ).toMatch(/invalid cursor/i);
+      expect(
+        touched,
+        `listEvents with ${what} as the cursor ran SQL on events before refusing the cursor (the grader held a ` +
+          "lock on events, and the call waited for it). Check the cursor's signature first, and only then query",
+      ).toBe(false);
     }
   });
 
-  it("a cursor with any one character changed is refused: cursors are signed", async () => {
+  it("a cursor with any one character changed, or anything added, is refused: cursors are signed", async () => {
     const account = await createAccount("tamper", [1, 2, 1, 2, 1, 2, 1]);
     const { nextCursor } = await feed.listEvents(account, { limit: 3 });
     expect(typeof nextCursor, "the first page of 3 out of 10 events must have a nextCursor").toBe("string");
-    const cursor = nextCursor!;
-    const positions = Array.from({ length: Math.min(cursor.length, 300) }, (_, i) =>
-      Math.floor((i * cursor.length) / Math.min(cursor.length, 300)),
+    const all = alterations(nextCursor!);
+    // A very long cursor is sampled evenly, and every alteration aimed at a base64 run's end or at padding is kept.
+    const every = Math.max(1, Math.ceil(all.length / 800));
+    const variants = all.filter(
+      (variant, index) => index % every === 0 || !/^character \d+ changed from/.test(variant.what),
     );
     const accepted: string[] = [];
-    for (const index of positions) {
-      const error = await rejection(feed.listEvents(account, { limit: 3, cursor: tampered(cursor, index) }));
-      if (!/invalid cursor/i.test(messageOf(error))) accepted.push(`character ${index}`);
+    for (let start = 0; start < variants.length; start += 20) {
+      const batch = variants.slice(start, start + 20);
+      const errors = await Promise.all(
+        batch.map((variant) => rejection(feed.listEvents(account, { limit: 3, cursor: variant.cursor }))),
+      );
+      errors.forEach((error, i) => {
+        if (!/invalid cursor/i.test(messageOf(error))) accepted.push(batch[i]!.what);
+      });
     }
     expect(
       accepted,
-      `the grader changed one character of a valid cursor at a time, and listEvents did not refuse it with ` +
-        `'invalid cursor' for ${accepted.length} of ${positions.length} changes (${accepted.slice(0, 8).join(", ")}...). ` +
-        "A cursor is client input: sign what it carries (HMAC-SHA256 with the secret in the starter) and " +
-        "refuse any cursor whose signature does not match before reading anything from it",
+      `the grader altered a valid cursor ${variants.length} ways, and listEvents did not refuse ${accepted.length} ` +
+        `of them with 'invalid cursor': ${accepted.slice(0, 6).join("; ")}${accepted.length > 6 ? "; ..." : ""}. ` +
+        "Any string listEvents did not issue must be refused. Sign what the cursor carries (HMAC-SHA256 with the " +
+        "secret in the starter) and compare the signature exactly as you issued it, as text: decoding it first " +
+        "(base64 ignores some bits, padding and whitespace; hex ignores case) lets altered cursors through. " +
+        "Refuse a cursor that is not exactly your format (no trimming, no extra parts), and compute the HMAC " +
+        "over the exact text you send, not over what it decodes to",
     ).toEqual([]);
   });
 

@@ -1,7 +1,8 @@
 // Shared by the grader files: the learner's API, and ways to arrange and inspect the events table as the
 // superuser, independently of the learner's code.
-import { randomUUID } from "node:crypto";
-import { learner, postgres } from "@backend-labs/graders";
+import { learner, postgres, uid } from "@backend-labs/graders";
+
+export { uid };
 
 export interface FeedEvent {
   id: number;
@@ -29,11 +30,6 @@ export const feed = learner().module<Feed>();
 
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
-
-/** A fresh account id for this grade, so tests never share rows. */
-export function uid(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
 
 /** The newest timestamp of a grader account; older groups are whole seconds before it. */
 const newest = "2025-03-01 12:00:00+00";
@@ -184,4 +180,101 @@ export async function rejection(promise: Promise<unknown>): Promise<Error | unde
 /** The error's message, or a note that the call succeeded. */
 export function messageOf(error: Error | undefined): string {
   return error ? error.message : "(no error: the call succeeded)";
+}
+
+/** "event 12 of account x" lines for events of a walk that belong to another account (or to none). */
+export function foreignEvents(pages: Page[], accountId: string): string[] {
+  return pages.flatMap((page, index) =>
+    page.events
+      .filter((event) => event.accountId !== accountId)
+      .map((event) => `page ${index + 1}: event ${event.id} of account ${JSON.stringify(event.accountId)}`),
+  );
+}
+
+/** The message when a walk returned other accounts' events. */
+export function foreignMessage(accountId: string, foreign: string[]): string {
+  const firstPage = foreign.some((line) => line.startsWith("page 1:"));
+  return (
+    `listEvents("${accountId}") returned events of other accounts (${foreign.slice(0, 5).join("; ")}` +
+    `${foreign.length > 5 ? `; ... ${foreign.length} in all` : ""}). Only the account's own events may appear: ` +
+    (firstPage
+      ? "filter on account_id"
+      : "the first page is right, so the query for the pages after a cursor lacks its account_id = $1 filter")
+  );
+}
+
+/**
+ * Where a walk first departs from the ids it should have returned, explained for a message (the page, the
+ * event expected and the one returned, and the likely cause); undefined when it returned exactly `expected`.
+ */
+export async function firstDeparture(pages: Page[], expected: number[]): Promise<string | undefined> {
+  const seen = pages.flatMap(idsOf);
+  let at = 0;
+  while (at < seen.length && at < expected.length && seen[at] === expected[at]) at++;
+  if (at === seen.length && at === expected.length) return undefined;
+
+  // Which page and where in it the departure is.
+  let page = 0;
+  let offset = at;
+  while (page < pages.length - 1 && offset >= pages[page]!.events.length) {
+    offset -= pages[page]!.events.length;
+    page++;
+  }
+  const previousLast = at > 0 ? seen[at - 1] : undefined;
+  const stored = await storedEvents([
+    ...expected.slice(Math.max(0, at - 1), at + 200),
+    ...seen.slice(at, at + 1),
+  ]);
+  const describe = (id: number | undefined) => {
+    if (id === undefined) return "nothing";
+    const event = stored.get(id);
+    return event ? `event ${id} (${event.occurredAtText})` : `event ${id}`;
+  };
+  const where = `page ${page + 1}${offset === 0 && page > 0 ? `, the first page after a cursor,` : ""}`;
+
+  if (at === seen.length) {
+    return (
+      `the walk ended after ${seen.length} events (the last page had nextCursor null), but the account has ` +
+      `${expected.length}: ${describe(expected[at])} and ${expected.length - at - 1} more never came back. ` +
+      "nextCursor may be null only on the page that holds the account's oldest event"
+    );
+  }
+  const got = seen[at]!;
+  const want = expected[at]!;
+  if (at === expected.length) {
+    return `after the account's oldest event, the walk returned ${describe(got)} too: nothing follows the oldest event`;
+  }
+  const later = expected.indexOf(got, at + 1);
+  const earlier = expected.slice(0, at).includes(got);
+  if (earlier) {
+    return (
+      `${where} returned ${describe(got)} again (it had already come back). The next page must start strictly ` +
+      "after the cursor's position: (occurred_at, id) < (cursor's occurred_at, cursor's id)"
+    );
+  }
+  if (later === -1) {
+    return `${where} returned ${describe(got)} where ${describe(want)} belongs: that event is not one of the account's events in feed order`;
+  }
+  if (offset > 0 || page === 0) {
+    return (
+      `${where} returned ${describe(got)} where ${describe(want)} belongs. Events must come in the order of ` +
+      "ORDER BY occurred_at DESC, id DESC (newest first, and the higher id first among equal timestamps)"
+    );
+  }
+  const skipped = expected.slice(at, later);
+  const last = previousLast === undefined ? undefined : stored.get(previousLast);
+  const sameTime = last !== undefined && skipped.every((id) => stored.get(id)?.micros === last.micros);
+  const cause = sameTime
+    ? "They share occurred_at with the last event of the previous page: the cursor must hold the whole sort key " +
+      "(occurred_at to the microsecond, and id), and the next page is (occurred_at, id) < (cursor's occurred_at, " +
+      "cursor's id). A JavaScript Date keeps only milliseconds"
+    : skipped.length === 1
+      ? "Exactly one event was skipped: is nextCursor built from the look-ahead row (the limit + 1st) instead of " +
+        "the last event the page returns?"
+      : "The cursor did not hold the exact position of the last event returned: check how occurred_at is written " +
+        "into the cursor and read back (time zone, 24-hour clock, microseconds)";
+  return (
+    `${where} started at ${describe(got)}, but the previous page ended at ${describe(previousLast)}, and right ` +
+    `after it come ${skipped.length} event(s) that were skipped: ${show(skipped)}. ${cause}`
+  );
 }
