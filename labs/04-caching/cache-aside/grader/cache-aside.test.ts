@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { postgres, redis, task } from "@backend-labs/graders";
+import { lockWaiters, postgres, redis, task, waitFor } from "@backend-labs/graders";
 import {
   cacheEntry,
   catalog,
@@ -7,6 +7,8 @@ import {
   holdCommits,
   insertProduct,
   installCommitTriggers,
+  learnerConnections,
+  learnerRedisConnections,
   MISSING_TTL_SECONDS,
   observeReads,
   parseCached,
@@ -14,8 +16,11 @@ import {
   PRODUCT_TTL_SECONDS,
   productKey,
   rejection,
+  setsWithExpiry,
   storedProduct,
   uid,
+  watchRedis,
+  writesOf,
 } from "./helpers.ts";
 
 const lockNote =
@@ -67,6 +72,50 @@ task(1, "Read through the cache", () => {
     }
   });
 
+  it("a miss writes the entry and its TTL in one SET (EX), never SET then EXPIRE", async () => {
+    const product = await insertProduct(uid("clock"), "Wall clock", 4_200);
+    const ghost = uid("ghost");
+    const watch = await watchRedis();
+    try {
+      expect(await catalog.getProduct(product.id), "getProduct returns the row").toEqual(product);
+      expect(await catalog.getProduct(ghost), "getProduct of an unknown id returns null").toBeNull();
+      for (const key of [productKey(product.id), productKey(ghost)]) {
+        const writes = writesOf(await watch.commandsOn(key));
+        expect(
+          writes.map((args) => args.join(" ")),
+          `after a miss, getProduct must write ${key} with SET ... EX <seconds> in ONE command. A SET ` +
+            "without EX followed by EXPIRE leaves a moment when the key has no TTL: a crash or a lost " +
+            "connection in between caches it forever",
+        ).toEqual(writes.filter(setsWithExpiry).map((args) => args.join(" ")));
+        expect(writes.length, `getProduct never wrote ${key} to Redis after a miss`).toBeGreaterThan(0);
+      }
+    } finally {
+      watch.stop();
+    }
+  });
+
+  it("20 calls in a row reuse one pool and one Redis connection", async () => {
+    const products = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => insertProduct(uid(`reuse-${index}`), `Item ${index}`, 100)),
+    );
+    for (const product of products) {
+      expect(await catalog.getProduct(product.id), "each miss returns its product").toEqual(product);
+    }
+    const postgresNow = await learnerConnections();
+    expect(
+      postgresNow,
+      `after 20 misses one after the other, your process holds ${postgresNow} Postgres connections: a new ` +
+        "pg.Pool (or client) per call keeps its connection open after the call. Create the pool once per " +
+        "process and query through it; its default size is 10",
+    ).toBeLessThanOrEqual(10);
+    const redisNow = await learnerRedisConnections();
+    expect(
+      redisNow,
+      `after 20 misses your process holds ${redisNow} Redis connections: create the ioredis client once per ` +
+        "process and reuse it; a new Redis() per call leaves every one of them open",
+    ).toBeLessThanOrEqual(1);
+  });
+
   it("a hit does not extend the TTL, so even a popular product is reloaded when it expires", async () => {
     const product = await insertProduct(uid("mug"), "Mug", 900);
     await catalog.getProduct(product.id);
@@ -81,10 +130,27 @@ task(1, "Read through the cache", () => {
         "and the TTL is what bounds how long a stale copy can live",
     ).toBeLessThanOrEqual(100);
     expect(ttl, "a hit must not remove the TTL either").toBeGreaterThan(0);
+
+    const ghost = uid("ghost");
+    await catalog.getProduct(ghost);
+    await redis().expire(productKey(ghost), 5);
+    await catalog.getProduct(ghost);
+    await catalog.getProduct(ghost);
+    const missing = await cacheEntry(ghost);
+    expect(
+      missing.ttl,
+      `the grader set the TTL of the "not found" entry ${productKey(ghost)} to 5 s, then two hits moved it to ` +
+        `${missing.ttl} s: a cached null is a hit too, and refreshing it would hide a product created behind ` +
+        "the cache's back for as long as someone keeps asking for it",
+    ).toBeLessThanOrEqual(5);
+    expect(missing.ttl, "a hit must not remove the TTL of a cached null either").toBeGreaterThan(0);
   });
 });
 
 task(2, "Cache missing products too", () => {
+  beforeAll(installCommitTriggers);
+  afterAll(dropCommitTriggers);
+
   it("an unknown id returns null, is cached as null for at most 10 s, and the next lookup skips Postgres", async () => {
     const id = uid("ghost");
     expect(await catalog.getProduct(id), "getProduct of an id with no row must return null").toBeNull();
@@ -104,6 +170,10 @@ task(2, "Cache missing products too", () => {
       ttl,
       `the "not found" entry must live at most ${MISSING_TTL_SECONDS} s, shorter than a product's ${PRODUCT_TTL_SECONDS} s`,
     ).toBeLessThanOrEqual(MISSING_TTL_SECONDS);
+    expect(
+      ttl,
+      `the "not found" entry is set with EX ${MISSING_TTL_SECONDS}, not a shorter TTL`,
+    ).toBeGreaterThan(MISSING_TTL_SECONDS - 5);
 
     const { outcomes, reads } = await observeReads(() => [catalog.getProduct(id), catalog.getProduct(id)]);
     expect(
@@ -137,6 +207,44 @@ task(2, "Cache missing products too", () => {
       "creating an id that exists must throw an error containing 'already exists'",
     ).toMatch(/already exists/i);
     expect(await catalog.getProduct(id), "a refused create changes nothing").toEqual(product);
+
+    const invalid = await rejection(
+      catalog.createProduct({ id: uid("negative"), name: "Refund", priceCents: -1 }),
+    );
+    expect(
+      invalid?.message ?? "(no error: the call succeeded)",
+      "a create that fails for another reason (here a negative price breaks the table's CHECK) must reject " +
+        "with the database's error: only a duplicate id (unique violation, code 23505) is 'already exists'",
+    ).toMatch(/violates check constraint/);
+  });
+
+  it('createProduct deletes the "not found" entry only after its INSERT has committed', async () => {
+    const id = uid("held");
+    expect(await catalog.getProduct(id), "the product does not exist yet").toBeNull();
+    const product = { id, name: "Reading lamp", priceCents: 5_500 };
+
+    const hold = await holdCommits(id);
+    let create: Promise<Product> | undefined;
+    try {
+      create = catalog.createProduct(product);
+      create.catch(() => undefined);
+      expect(
+        await hold.untilHeld(),
+        "createProduct never reached the COMMIT of an INSERT of the row within 3 s",
+      ).toBe(true);
+      // The grader holds that COMMIT open: the row is inserted but nobody else can see it yet.
+      const during = await rejection(catalog.getProduct(id));
+      expect(during?.message, "a lookup while the INSERT has not committed must not fail").toBeUndefined();
+    } finally {
+      await hold.release();
+    }
+    expect(await create, "once the COMMIT goes through, createProduct returns the product").toEqual(product);
+    expect(
+      await catalog.getProduct(id),
+      "createProduct has returned, yet getProduct answered null: the key was deleted before the INSERT " +
+        'committed, so a lookup in between found no row and cached "not found" again. Delete ' +
+        `${productKey(id)} after the INSERT has committed`,
+    ).toEqual(product);
   });
 });
 
@@ -171,6 +279,14 @@ task(3, "Invalidate on write, after the commit", () => {
       "updating only the name keeps the price",
     ).toEqual(renamed);
     expect(await catalog.getProduct(product.id), "the renamed product is read back").toEqual(renamed);
+
+    const free = { ...renamed, priceCents: 0 };
+    expect(
+      await catalog.updateProduct(product.id, { priceCents: 0 }),
+      "a price of 0 is a change like any other (the table allows it): test whether a field is in `changes` " +
+        "with `!== undefined` or `??`, not by truthiness",
+    ).toEqual(free);
+    expect(await storedProduct(product.id), "the price 0 must be stored in Postgres").toEqual(free);
 
     const missing = await rejection(catalog.updateProduct(uid("nope"), { priceCents: 1 }));
     expect(
@@ -218,6 +334,48 @@ task(3, "Invalidate on write, after the commit", () => {
     );
   });
 
+  it("two concurrent updates of different fields both survive", async () => {
+    const product = await insertProduct(uid("held"), "Armchair", 25_000);
+    const merged = { ...product, name: "Armchair, velvet", priceCents: 19_900 };
+
+    const hold = await holdCommits(product.id);
+    let first: Promise<Product> | undefined;
+    let second: Promise<Product> | undefined;
+    try {
+      first = catalog.updateProduct(product.id, { name: merged.name });
+      first.catch(() => undefined);
+      expect(
+        await hold.untilHeld(),
+        "updateProduct never reached the COMMIT of an UPDATE of the row within 3 s",
+      ).toBe(true);
+      // The rename is written but not committed. A price change now must wait for it, then apply on top.
+      second = catalog.updateProduct(product.id, { priceCents: merged.priceCents });
+      second.catch(() => undefined);
+      await waitFor(async () => (await lockWaiters()) >= 2, 2_000);
+    } finally {
+      await hold.release();
+    }
+    // Both calls must have finished before the row is checked: the price change commits after the rename.
+    const [renamed, repriced] = (await Promise.allSettled([first, second])).map((outcome) =>
+      outcome.status === "fulfilled" ? outcome.value : String(outcome.reason),
+    );
+    expect(renamed, "the rename succeeds and returns the renamed product").toEqual({
+      ...product,
+      name: merged.name,
+    });
+    expect(repriced, "the price change succeeds too, after the rename committed").toMatchObject({
+      priceCents: merged.priceCents,
+    });
+    expect(
+      await storedProduct(product.id),
+      "a rename and a price change ran at the same time and one of them was lost: the fields not in " +
+        "`changes` were written back from a copy read before the other update committed. Let the UPDATE keep " +
+        "them itself (SET name = coalesce($2, name), ...) or lock the row (SELECT ... FOR UPDATE) before reading it",
+    ).toEqual(merged);
+    expect(repriced, "the price change returns the row with both changes").toEqual(merged);
+    expect(await catalog.getProduct(product.id), "and reads return both changes").toEqual(merged);
+  });
+
   it("a write whose COMMIT fails leaves reads returning the committed row", async () => {
     const product = await insertProduct(uid("failcommit"), "Floor lamp", 6_400);
     await catalog.getProduct(product.id);
@@ -234,6 +392,23 @@ task(3, "Invalidate on write, after the commit", () => {
       "the COMMIT failed, yet getProduct returns the change: a value cached before COMMIT outlives a " +
         "rollback. Touch the cache only once the write has committed",
     ).toEqual(product);
+
+    // More failed commits than the pool has connections (10 by default): each must give its connection back.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const again = await rejection(
+        catalog.updateProduct(product.id, { name: `Never committed ${attempt}` }),
+      );
+      expect(again?.message ?? "(no error: the call succeeded)", "every failed COMMIT rejects").toMatch(
+        /injected failure/,
+      );
+    }
+    const other = await insertProduct(uid("afterfail"), "Side table", 7_700);
+    const read = await catalog.getProduct(other.id).catch((error: unknown) => String(error));
+    expect(
+      read,
+      "after 11 writes whose COMMIT failed, a read that needs Postgres no longer returned: a connection " +
+        "taken with pool.connect() must be released in finally, or every failure leaks one until the pool is empty",
+    ).toEqual(other);
   });
 });
 
@@ -301,10 +476,26 @@ task(4, "One database read per key for concurrent misses", () => {
       `a failed read is not "not found": ${productKey(product.id)} must not be cached after a database error`,
     ).toBeUndefined();
 
+    // More failed reads than the pool has connections (10 by default), one after the other.
+    await setSelect(false);
+    let later: PromiseSettledResult<Product | null>[] = [];
+    try {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        later = [...later, ...(await Promise.allSettled([catalog.getProduct(product.id)]))];
+      }
+    } finally {
+      await setSelect(true);
+    }
     expect(
-      await catalog.getProduct(product.id),
+      later.map((outcome) => outcome.status),
+      "each later call whose read fails must reject too: the next call reads Postgres again",
+    ).toEqual(Array.from({ length: 10 }, () => "rejected"));
+
+    expect(
+      await catalog.getProduct(product.id).catch((error: unknown) => String(error)),
       "SELECT is granted again: the next call must read Postgres afresh. Remove the in-flight entry when " +
-        "the load fails too (finally), or every later caller gets the old failure",
+        "the load fails too (finally), or every later caller gets the old failure; and release a client " +
+        "taken with pool.connect() in finally, or after 11 failed reads the pool (10 connections) is empty",
     ).toEqual(product);
   });
 });

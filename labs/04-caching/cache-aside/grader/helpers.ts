@@ -74,6 +74,21 @@ export async function rejection(promise: Promise<unknown>): Promise<Error | unde
   }
 }
 
+/** Postgres sessions the learner's code holds open right now (busy or idle in its pool). */
+export async function learnerConnections(): Promise<number> {
+  const { rows } = await postgres().query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend' AND usename <> current_user`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Redis connections the learner's code holds open right now: CLIENT LIST entries of any user but the grader's. */
+export async function learnerRedisConnections(): Promise<number> {
+  const list = (await redis().client("LIST")) as string;
+  return list.split("\n").filter((line) => / user=/.test(line) && !/ user=default( |$)/.test(line)).length;
+}
+
 /** Sessions of the learner's role waiting for a lock of the given kind (relation: a table; advisory). */
 async function learnerSessionsWaiting(kind: "relation" | "advisory"): Promise<number> {
   const { rows } = await postgres().query<{ n: number }>(
@@ -133,7 +148,10 @@ export async function observeReads<T>(start: () => Promise<T>[]): Promise<Observ
   }
 }
 
-/** Installs the grader's triggers: ids starting with `held-` wait for the grader at COMMIT, `failcommit-` fail there. */
+/**
+ * Installs the grader's triggers: a transaction that inserts or updates a row whose id starts with `held-`
+ * waits for the grader at COMMIT; one that updates a `failcommit-` row fails there.
+ */
 export async function installCommitTriggers(): Promise<void> {
   await postgres().query(`
     CREATE OR REPLACE FUNCTION grader_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -149,6 +167,10 @@ export async function installCommitTriggers(): Promise<void> {
     CREATE CONSTRAINT TRIGGER grader_hold_commit AFTER UPDATE ON products
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
       WHEN (NEW.id LIKE 'held-%') EXECUTE FUNCTION grader_hold_commit();
+    DROP TRIGGER IF EXISTS grader_hold_insert ON products;
+    CREATE CONSTRAINT TRIGGER grader_hold_insert AFTER INSERT ON products
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+      WHEN (NEW.id LIKE 'held-%') EXECUTE FUNCTION grader_hold_commit();
     DROP TRIGGER IF EXISTS grader_fail_commit ON products;
     CREATE CONSTRAINT TRIGGER grader_fail_commit AFTER UPDATE ON products
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
@@ -159,6 +181,7 @@ export async function installCommitTriggers(): Promise<void> {
 export async function dropCommitTriggers(): Promise<void> {
   await postgres().query(`
     DROP TRIGGER IF EXISTS grader_hold_commit ON products;
+    DROP TRIGGER IF EXISTS grader_hold_insert ON products;
     DROP TRIGGER IF EXISTS grader_fail_commit ON products;
     DROP FUNCTION IF EXISTS grader_hold_commit();
     DROP FUNCTION IF EXISTS grader_fail_commit();
@@ -173,7 +196,7 @@ export interface CommitHold {
 }
 
 /**
- * Holds every transaction that updates product `id` (which must start with `held-`) at its COMMIT, until
+ * Holds every transaction that inserts or updates product `id` (which must start with `held-`) at its COMMIT, until
  * release(): the update has run, but nobody else can see it yet.
  */
 export async function holdCommits(id: string): Promise<CommitHold> {
@@ -200,4 +223,62 @@ export async function holdCommits(id: string): Promise<CommitHold> {
       }
     },
   };
+}
+
+export interface RedisWatch {
+  /** Every command Redis executed on `key` since the watch began, as sent (name first), in order. */
+  commandsOn(key: string): Promise<string[][]>;
+  stop(): void;
+}
+
+/**
+ * Records the commands Redis executes (MONITOR), to see how an entry was written, not just what it holds.
+ * MONITOR streams commands in execution order, so once the grader's own marker shows up, every command the
+ * learner's code sent before it has been seen.
+ */
+export async function watchRedis(): Promise<RedisWatch> {
+  const monitor = await redis().monitor();
+  const seen: string[][] = [];
+  monitor.on("monitor", (_time: string, args: string[]) => seen.push(args));
+  return {
+    async commandsOn(key) {
+      const marker = `grader-marker-${randomUUID()}`;
+      await redis().echo(marker);
+      const deadline = Date.now() + 3_000;
+      while (Date.now() < deadline && !seen.some((args) => args[1] === marker)) await sleep(15);
+      return seen.filter((args) => args[1] === key);
+    },
+    stop() {
+      monitor.disconnect();
+    },
+  };
+}
+
+/** A SET that gives the key its expiry in the same command (EX, PX, EXAT, PXAT; SETEX and PSETEX too). */
+export function setsWithExpiry(args: string[]): boolean {
+  const command = args[0]?.toLowerCase();
+  if (command === "setex" || command === "psetex") return true;
+  return (
+    command === "set" && args.slice(3).some((arg) => ["ex", "px", "exat", "pxat"].includes(arg.toLowerCase()))
+  );
+}
+
+/** The commands that change a key's value or expiry (reads such as GET and TTL are left out). */
+export function writesOf(commands: string[][]): string[][] {
+  const writes = new Set([
+    "set",
+    "setex",
+    "psetex",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "getex",
+    "getset",
+    "getdel",
+    "del",
+    "unlink",
+  ]);
+  return commands.filter((args) => writes.has(args[0]?.toLowerCase() ?? ""));
 }
