@@ -13,7 +13,12 @@ export interface Reply {
 }
 
 export async function get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
-  const response = await api.fetch(path, { headers });
+  return request(path, { headers });
+}
+
+/** Any request (another method, a raw path) to the learner's server. */
+export async function request(path: string, init: RequestInit): Promise<Reply> {
+  const response = await api.fetch(path, init);
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 

@@ -11,6 +11,7 @@ import {
   insertProduct,
   json,
   renameAccount,
+  request,
   sharedCacheMayStore,
   uid,
   updateProduct,
@@ -80,6 +81,44 @@ task(1, "Describe each product for caches", () => {
         "every client holding it is told 304 Not Modified for a product that changed. Derive it from the " +
         "version column, which changes with every UPDATE",
     ).toBe(3);
+
+    // The back office may correct a price without touching updated_at: same timestamp, new row.
+    await updateProduct(product.id, { priceCents: 11_900 }, at(700));
+    const sameTimestamp = (await get(`/products/${product.id}`)).headers.get("etag");
+    expect(
+      sameTimestamp,
+      `the price changed again and updated_at stayed ${at(700).toISOString()} to the millisecond, yet the ETag ` +
+        `stayed ${etags[2]}: a timestamp (even with milliseconds) does not change with every UPDATE, so clients ` +
+        "holding the old price are told it is current. Derive the ETag from the version column",
+    ).not.toBe(etags[2]);
+  });
+
+  it("every error (unknown route, 405, malformed id) carries Cache-Control: no-store", async () => {
+    const cases = [
+      { path: `/nowhere/${uid("route")}`, init: {}, status: 404, what: "an unknown route" },
+      {
+        path: "/products",
+        init: { method: "POST" },
+        status: 405,
+        what: "POST /products (only GET is served)",
+      },
+      {
+        path: "/products/%E0%A4%A",
+        init: {},
+        status: 400,
+        what: "a product id that is not valid percent-encoding",
+      },
+    ];
+    for (const { path, init, status, what } of cases) {
+      const reply = await request(path, init);
+      expect(reply.status, `${what} is an error (the starter answers ${status})`).toBeGreaterThanOrEqual(400);
+      expect(
+        directives(reply.headers.get("cache-control")).has("no-store"),
+        `${what} answered ${status} with Cache-Control "${reply.headers.get("cache-control")}": every error, not ` +
+          "only a 404, must say Cache-Control: no-store, or a CDN may keep the error and serve it after the cause " +
+          "is gone. Set it where all errors are sent",
+      ).toBe(true);
+    }
   });
 });
 
@@ -108,7 +147,7 @@ task(2, "Answer conditional requests with 304", () => {
     );
   });
 
-  it("If-None-Match matches any tag of a list, *, and the ETag with W/ added or removed; a stranger tag gets 200", async () => {
+  it("If-None-Match matches any tag of a list, *, and the ETag with W/ added or removed, whatever If-Modified-Since says; a stranger tag gets 200", async () => {
     const product = await insertProduct(uid("mug"), "Mug", 900, at(0));
     const etag = (await get(`/products/${product.id}`)).headers.get("etag") ?? '"(no ETag)"';
     const cases = [
@@ -126,6 +165,15 @@ task(2, "Answer conditional requests with 304", () => {
       const reply = await get(`/products/${product.id}`, { "if-none-match": header });
       expect(reply.status, `If-None-Match: ${header} must get 304 (${why})`).toBe(304);
     }
+    const withOldDate = await get(`/products/${product.id}`, {
+      "if-none-match": etag,
+      "if-modified-since": new Date(at(0).getTime() - 86_400_000).toUTCString(),
+    });
+    expect(
+      withOldDate.status,
+      `If-None-Match: ${etag} matches, and If-Modified-Since names the day before the product existed: when ` +
+        "If-None-Match is present it alone decides (RFC 9110, 13.2.2), so the answer is 304, not 200",
+    ).toBe(304);
     const stranger = await get(`/products/${product.id}`, { "if-none-match": '"not-a-version-of-this"' });
     expect(stranger.status, "an If-None-Match that names no current tag gets the full 200").toBe(200);
     expect(json(stranger), "with the product in the body").toEqual(product);
@@ -184,7 +232,7 @@ task(2, "Answer conditional requests with 304", () => {
 });
 
 task(3, "Cache the catalogue list", () => {
-  it("GET /products: every product by id, Cache-Control public, max-age=30, an ETag, and 304 for it", async () => {
+  it("GET /products: every product by id, Cache-Control public, max-age=30, an ETag, no Last-Modified, and 304 for it", async () => {
     const products = [
       await insertProduct(uid("list-b"), "Bin", 1_200, at(0)),
       await insertProduct(uid("list-a"), "Ashtray", 700, at(0)),
@@ -207,9 +255,31 @@ task(3, "Cache the catalogue list", () => {
     expect(cc.get("max-age"), "the list changes more often than a product: max-age=30").toBe("30");
     const etag = reply.headers.get("etag");
     expect(etag, "the list needs an ETag of its own").toMatch(etagSyntax);
+    expect(
+      reply.headers.get("last-modified"),
+      "the list has no Last-Modified: removing the newest product would move it backwards, and clients " +
+        "revalidating with If-Modified-Since would be told a list without that product is unchanged",
+    ).toBeNull();
     const revalidated = await get("/products", { ...plain, "if-none-match": etag ?? "" });
     expect(revalidated.status, "If-None-Match with the list's ETag must get 304").toBe(304);
     expect(revalidated.body, "a 304 has no body").toBe("");
+    expect(
+      revalidated.headers.get("etag"),
+      "the list's 304 must repeat the ETag (and the other headers a 200 carries): caches refresh their copy from it",
+    ).toBe(etag);
+    expect(
+      revalidated.headers.get("cache-control"),
+      "the list's 304 must repeat Cache-Control, or the cache cannot renew the copy's freshness",
+    ).toBe(reply.headers.get("cache-control"));
+
+    const sinceLater = new Date(Date.now() + 3_600_000).toUTCString();
+    const byDate = await get("/products", { ...plain, "if-modified-since": sinceLater });
+    expect(
+      byDate.status,
+      `If-Modified-Since: ${sinceLater} on the list must be ignored (got ${byDate.status}): the list has no ` +
+        "Last-Modified to compare it with, and a date cannot see a product being removed. Only If-None-Match " +
+        "gets a 304 here",
+    ).toBe(200);
   });
 
   it("the list's ETag changes when any product changes, is added or removed", async () => {
@@ -237,6 +307,29 @@ task(3, "Cache the catalogue list", () => {
     const afterDelete = await listEtag();
     expect(afterDelete, "a product was removed: the list's ETag must change").not.toBe(afterInsert);
 
+    // Replace one product by another in one step: same count, same versions, same newest updated_at.
+    const replaced = await insertProduct(uid("etag-replacement"), "Replacement item", 500, at(0));
+    const beforeSwap = await listEtag();
+    const swapIn = await postgres().connect();
+    try {
+      await swapIn.query("BEGIN");
+      await swapIn.query("DELETE FROM products WHERE id = $1", [replaced.id]);
+      await swapIn.query(
+        "INSERT INTO products (id, name, price_cents, updated_at) VALUES ($1, 'Swapped-in item', 500, $2)",
+        [uid("etag-swapped"), at(0)],
+      );
+      await swapIn.query("COMMIT");
+    } finally {
+      swapIn.release();
+    }
+    const afterSwap = await listEtag();
+    expect(
+      afterSwap,
+      `one product was removed and another added at the same version and updated_at, and the list's ETag ` +
+        `stayed ${beforeSwap}: a count, a sum of versions or a newest date cannot see this. Build the ETag from ` +
+        "every row's id and version",
+    ).not.toBe(beforeSwap);
+
     const stale = await get("/products", { ...plain, "if-none-match": initial ?? "" });
     expect(stale.status, "a client holding the list from before the changes must get a 200").toBe(200);
   });
@@ -254,6 +347,23 @@ task(3, "Cache the catalogue list", () => {
       "a client that does not accept gzip must get the list uncompressed",
     ).toBeNull();
     expect(json(compressed), "both encodings carry the same list").toEqual(json(identity));
+    for (const acceptEncoding of ["gzip;q=0", "gzip; q=0", "gzip;q=0.0", "gzip;q=0, br", "br, deflate"]) {
+      const reply = await get("/products", { "accept-encoding": acceptEncoding });
+      expect(
+        reply.headers.get("content-encoding"),
+        `Accept-Encoding: ${acceptEncoding} does not allow gzip (q=0 means "not acceptable", RFC 9110, 12.5.3): ` +
+          "send the list uncompressed, or this client cannot read it. A weight may have spaces before it and " +
+          "decimals (0, 0.0, 0.5)",
+      ).toBeNull();
+    }
+    for (const acceptEncoding of ["deflate, gzip;q=0.5", "*"]) {
+      const weighted = await get("/products", { "accept-encoding": acceptEncoding });
+      expect(
+        weighted.headers.get("content-encoding"),
+        `Accept-Encoding: ${acceptEncoding} allows gzip (any q above 0, and * covers every coding not listed, ` +
+          "RFC 9110, 12.5.3): the list must be gzip-compressed",
+      ).toBe("gzip");
+    }
 
     for (const [which, reply] of [
       ["gzip", compressed],
@@ -276,6 +386,12 @@ task(3, "Cache the catalogue list", () => {
     ).toBe(false);
     const revalidated = await get("/products", { ...gzip, "if-none-match": gzipTag ?? "" });
     expect(revalidated.status, "revalidating the gzip copy with its ETag must get 304").toBe(304);
+    const vary304 = varyNames(revalidated.headers.get("vary"));
+    expect(
+      vary304.includes("accept-encoding") || vary304.includes("*"),
+      `the list's 304 must say Vary: Accept-Encoding too (got "${revalidated.headers.get("vary")}"): a cache ` +
+        "updates its stored response with the 304's headers, and every response of this route varies by encoding",
+    ).toBe(true);
   });
 });
 
@@ -319,6 +435,17 @@ task(4, "Keep each user's account private", () => {
 
     const same = await get("/account", { authorization: `Bearer ${adaToken}`, "if-none-match": adaEtag });
     expect(same.status, "Ada revalidating her own current copy gets 304").toBe(304);
+    expect(same.headers.get("etag"), "the account's 304 repeats its ETag").toBe(adaEtag);
+    const cc304 = directives(same.headers.get("cache-control"));
+    expect(
+      cc304.has("private") && cc304.has("no-cache"),
+      `the account's 304 must repeat Cache-Control: private, no-cache (got "${same.headers.get("cache-control")}"): ` +
+        "a cache updates the stored response with the 304's headers",
+    ).toBe(true);
+    expect(
+      varyNames(same.headers.get("vary")),
+      "the account's 304 must repeat Vary: Authorization, like the 200",
+    ).toContain("authorization");
 
     const other = await get("/account", { authorization: `Bearer ${bobToken}`, "if-none-match": adaEtag });
     expect(
@@ -331,6 +458,25 @@ task(4, "Keep each user's account private", () => {
       id: bob,
       email: "bob@example.com",
       displayName: "Bob",
+    });
+
+    // The same person's second account: the same email and name, at the same version; only the account differs.
+    const twin = uid("ada-work");
+    const twinToken = await insertAccount(twin, "ada@example.com", "Ada");
+    const twinReply = await get("/account", {
+      authorization: `Bearer ${twinToken}`,
+      "if-none-match": adaEtag,
+    });
+    expect(
+      twinReply.status,
+      `Ada's second account (same email, same name, also version 1) sent her first account's ETag ${adaEtag} ` +
+        `and got ${twinReply.status}: an ETag built from the account's content or name says one account's copy ` +
+        "is current for another. Put the account's id into its ETag",
+    ).toBe(200);
+    expect(json(twinReply), "the second account gets its own id").toEqual({
+      id: twin,
+      email: "ada@example.com",
+      displayName: "Ada",
     });
 
     await renameAccount(ada, "Ada Lovelace");
