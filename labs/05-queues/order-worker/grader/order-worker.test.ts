@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Admin, type Consumer, type Producer } from "kafkajs";
-import { kafka, learner, postgres, startLearner, task } from "@backend-labs/graders";
+import { LearnerTimeoutError, kafka, learner, postgres, startLearner, task } from "@backend-labs/graders";
 
 interface Worker {
   startWorker(): Promise<void>;
@@ -217,6 +217,20 @@ async function blockedSessions(): Promise<number> {
   return rows[0]?.waiting ?? 0;
 }
 
+/** Sessions of the lab database opened by the learner's role (the grader connects as another role). */
+async function workerSessions(): Promise<number> {
+  const { rows } = await postgres().query<{ open: number }>(
+    `select count(*)::int as open from pg_stat_activity
+      where datname = current_database() and backend_type = 'client backend' and usename <> current_user`,
+  );
+  return rows[0]?.open ?? 0;
+}
+
+async function groupMembers(): Promise<number> {
+  const { groups } = await admin.describeGroups([groupId]);
+  return groups[0]?.members.length ?? 0;
+}
+
 async function workerIsBlocked(): Promise<boolean> {
   return (await blockedSessions()) > 0;
 }
@@ -291,6 +305,82 @@ task(1, "Apply each order's effect exactly once", () => {
       `order ${first.orderId} was published twice and must count once. Add to customer_totals only when the order ` +
         "is new, i.e. only when your insert into processed_orders actually inserted a row, in the same transaction",
     ).toEqual(totals.expected);
+  });
+
+  it("recording an order and moving its customer's total commit together, in one transaction", async () => {
+    await worker.startWorker();
+    const [order] = ordersFor(customerId("atomic", 0), 0, 1, 3_100) as [TestOrder];
+    // The grader creates the customer's totals row in a transaction it keeps open: the worker's write to
+    // customer_totals waits for it, and meanwhile the grader looks at what the worker has already committed.
+    const client = await postgres().connect();
+    let recordedEarly: string[];
+    try {
+      await client.query("begin");
+      await client.query(
+        "insert into customer_totals (customer_id, order_count, total_cents) values ($1, 0, 0)",
+        [order.customerId],
+      );
+      await publish([order]);
+      const blocked = await waitFor(workerIsBlocked, 10_000);
+      expect(
+        blocked,
+        `the worker never tried to add order ${order.orderId} to customer_totals within 10 s (the grader was holding ` +
+          "that customer's row): is the worker consuming `orders`?",
+      ).toBe(true);
+      recordedEarly = await appliedIds([order.orderId]);
+    } finally {
+      await client.query("rollback").catch(() => undefined);
+      client.release();
+    }
+    expect(
+      recordedEarly,
+      `order ${order.orderId} was already committed in processed_orders while its customer's total had not moved yet. ` +
+        "Record the order and add it to customer_totals in ONE transaction (BEGIN ... COMMIT on one client): if the " +
+        "process dies between two separate commits, the redelivered order is found in processed_orders and skipped, " +
+        "and its amount never reaches the total",
+    ).toEqual([]);
+    expect(
+      await waitUntilApplied([order], 15_000),
+      "once the grader let go of the customer's row, the order must be applied",
+    ).toEqual([]);
+    const totals = await totalsReport([order]);
+    expect(totals.actual, "the customer's total must count the order once").toEqual(totals.expected);
+  });
+
+  it("startWorker() twice runs one consumer; stopWorker() leaves the group and closes every connection", async () => {
+    await worker.startWorker();
+    await worker.startWorker();
+    let members = 0;
+    await waitFor(async () => (members = Math.max(members, await groupMembers())) > 1, 3_000);
+    expect(
+      members,
+      `after startWorker() was called twice, group \`${groupId}\` had ${members} members. Calling startWorker() while the ` +
+        "worker already runs must do nothing: keep the running consumer (or the promise of it) and return early",
+    ).toBe(1);
+    const [order] = ordersFor(customerId("lifecycle", 1), 1, 1, 3_300) as [TestOrder];
+    await publish([order]);
+    expect(
+      await waitUntilApplied([order], 15_000),
+      "orders published while the worker runs must be applied",
+    ).toEqual([]);
+
+    await worker.stopWorker();
+    await worker.stopWorker(); // stopping a stopped worker does nothing
+    let open = 0;
+    await waitFor(async () => (open = await workerSessions()) === 0, 5_000);
+    expect(
+      open,
+      `after stopWorker() the worker still had ${open} Postgres connection(s) open. stopWorker() must close every ` +
+        "connection: disconnect the consumer and the producer, and end the pg Pool (pool.end())",
+    ).toBe(0);
+    const empty = await waitFor(
+      async () => (await admin.describeGroups([groupId])).groups[0]?.state === "Empty",
+      10_000,
+    );
+    expect(
+      empty,
+      "after stopWorker() the group must have no members: disconnect the consumer so it leaves the group",
+    ).toBe(true);
   });
 });
 
@@ -377,7 +467,17 @@ task(2, "Commit offsets manually, only after the effect is durable", () => {
 
       const survivor = await startLearner();
       restarted = survivor.module<Worker>();
-      await restarted.startWorker();
+      try {
+        await restarted.startWorker();
+      } catch (error) {
+        if (!(error instanceof LearnerTimeoutError)) throw error;
+        throw new Error(
+          "startWorker() of the restarted worker did not resolve in time. Most likely the killed member still owned its " +
+            "partitions: the group waits for its session to expire before it admits the new one, and kafkajs's " +
+            "default sessionTimeout is 30 s. Set the consumer's sessionTimeout to 6-10 s (and heartbeatInterval well below it)",
+          { cause: error },
+        );
+      }
 
       const orders = [...firstWave, ...secondWave];
       let missing: string[] = [];
@@ -421,9 +521,14 @@ task(3, "Keep each customer's orders in order while partitions run in parallel",
   );
   const firsts = customers.map((orders) => orders[0]!);
   const followers = customers.flatMap((orders) => orders.slice(1));
+  // Behind each held customer, on the same partition, one order of another customer.
+  const neighbours = partitions.flatMap((partition) =>
+    ordersFor(customerId("ordering-next", partition), partition, 1, 2_500 + 100 * partition),
+  );
   const observed = {
     inFlight: 0,
     appliedBehindFirst: [] as string[],
+    neighboursBehindFirst: [] as string[],
     missing: [] as string[],
     applied: [] as string[][],
     failure: undefined as Error | undefined,
@@ -442,7 +547,7 @@ task(3, "Keep each customer's orders in order while partitions run in parallel",
     try {
       for (const first of firsts) holds.push(await holdOrder(first));
       // Published while the worker is stopped, so its first fetch returns every partition at once.
-      await publish(customers.flat());
+      await publish([...customers.flat(), ...neighbours]);
       await worker.startWorker();
       const countInFlight = async () => {
         observed.inFlight = Math.max(observed.inFlight, await blockedSessions());
@@ -453,15 +558,14 @@ task(3, "Keep each customer's orders in order while partitions run in parallel",
         await waitFor(async () => (await countInFlight()) >= partitions.length, 3_000);
       }
       // Give a worker that runs one partition's messages concurrently the time to show it.
-      await waitFor(
-        async () => (await appliedIds(followers.map((order) => order.orderId))).length > 0,
-        1_000,
-      );
+      const behind = [...followers, ...neighbours].map((order) => order.orderId);
+      await waitFor(async () => (await appliedIds(behind)).length > 0, 1_000);
       observed.appliedBehindFirst = await appliedIds(followers.map((order) => order.orderId));
+      observed.neighboursBehindFirst = await appliedIds(neighbours.map((order) => order.orderId));
     } finally {
       for (const hold of holds) await hold.release();
     }
-    observed.missing = await waitUntilApplied(customers.flat(), 15_000);
+    observed.missing = await waitUntilApplied([...customers.flat(), ...neighbours], 15_000);
     observed.applied = await Promise.all(
       customers.map((orders) => appliedIds(orders.map((order) => order.orderId))),
     );
@@ -488,6 +592,21 @@ task(3, "Keep each customer's orders in order while partitions run in parallel",
       observed.applied,
       "each customer's orders must be applied in the order they were published (processed_orders.applied_seq)",
     ).toEqual(customers.map((orders) => orders.map((order) => order.orderId)));
+  });
+
+  it("a partition's messages are applied strictly in offset order, even across customers", () => {
+    if (observed.failure) throw observed.failure;
+    expect(
+      observed.inFlight,
+      "the grader held the first order of each partition in flight, and the worker never tried to apply any of them " +
+        "within 10 s: is the worker consuming `orders`?",
+    ).toBeGreaterThan(0);
+    expect(
+      observed.neighboursBehindFirst,
+      "these orders of other customers were applied while an earlier message of the same partition was still in " +
+        "flight. Apply one partition's messages strictly one after another, in offset order: do not split a batch " +
+        "by key and run customers side by side (the offset you commit would then skip work still in progress)",
+    ).toEqual([]);
   });
 
   it("one slow order does not stall the other partitions", () => {
@@ -546,27 +665,110 @@ task(4, "Dead-letter messages that can never be applied", () => {
       { customerId: customer, amountCents: 700 },
       { orderId: `${customer}-negative`, customerId: customer, amountCents: -700 },
       { orderId: `${customer}-text`, customerId: customer, amountCents: "700" },
+      { orderId: `${customer}-zero`, customerId: customer, amountCents: 0 },
+      { orderId: `${customer}-fraction`, customerId: customer, amountCents: 12.5 },
+      { orderId: "", customerId: customer, amountCents: 700 },
+      { orderId: `${customer}-no-customer`, customerId: "", amountCents: 700 },
     ].map((body) => JSON.stringify(body));
+    // The last message of the partition is invalid too: its offset must be committed all the same.
+    const trailing = JSON.stringify({ orderId: `${customer}-last`, customerId: customer, amountCents: null });
     for (const value of invalid) await publishRaw(2, customer, value);
     const [valid] = ordersFor(customer, 2, 1, 900) as [TestOrder];
     await publish([valid]);
+    await publishRaw(2, customer, trailing);
 
     const missing = await waitUntilApplied([valid], 15_000);
     expect(
       missing,
-      "the valid order published after three invalid ones was never applied: invalid orders must not block the partition",
+      "the valid order published after seven invalid ones was never applied: invalid orders must be dead-lettered, " +
+        "not retried. Validate before touching Postgres: amountCents 12.5 is a number but not an integer, and " +
+        "Postgres rejects it on every attempt",
     ).toEqual([]);
-    const wronglyApplied = await appliedIds([`${customer}-negative`, `${customer}-text`]);
+    const { rows } = await postgres().query<{ order_id: string }>(
+      "select order_id from processed_orders where (customer_id = $1 or order_id = '' or customer_id = '') and order_id <> $2",
+      [customer, valid.orderId],
+    );
     expect(
-      wronglyApplied,
-      "orders with a negative or non-numeric amountCents must not be applied: amountCents must be a positive integer",
+      rows.map((row) => JSON.stringify(row.order_id)).sort(),
+      "these invalid orders were applied: orderId and customerId must be non-empty strings and amountCents a " +
+        'positive integer (not 0, not -700, not 12.5, not the string "700")',
     ).toEqual([]);
     const totals = await totalsReport([valid]);
     expect(totals.actual, "only the valid order may count in the customer's total").toEqual(totals.expected);
-    const letters = await deadLettersFor(customer, invalid.length, 10_000);
+    const letters = await deadLettersFor(customer, invalid.length + 1, 10_000);
     expect(
       [...new Set(letters.map((letter) => letter.value))].sort(),
-      "each invalid order (missing orderId, negative amountCents, amountCents as a string) must land in orders.dlq",
-    ).toEqual([...invalid].sort());
+      "each invalid order (missing or empty orderId, empty customerId, amountCents negative, zero, fractional, a " +
+        "string or null) must land in orders.dlq",
+    ).toEqual([...invalid, trailing].sort());
+    expect(
+      await waitUntilCaughtUp(10_000),
+      "a dead-lettered message's offset must be committed too, also when it is the last message of its partition: " +
+        "commit message.offset + 1 once the dead letter is published",
+    ).toEqual([]);
+  });
+
+  it("a Postgres error is retried, not dead-lettered: the order is applied once the database recovers", async () => {
+    await worker.startWorker();
+    const customer = customerId("outage", 3);
+    const [order] = ordersFor(customer, 3, 1, 4_400) as [TestOrder];
+    // A trigger makes Postgres reject this one order until the grader drops it, and counts the attempts in a
+    // sequence (nextval survives the rollback of the failed transaction).
+    const fn = `grader_outage_${run}`;
+    const attemptsSeq = `grader_outage_attempts_${run}`;
+    await postgres().query(`create sequence ${attemptsSeq}`);
+    await postgres().query(
+      `create function ${fn}() returns trigger language plpgsql security definer as $$
+       begin
+         if new.order_id = '${order.orderId}' then
+           perform nextval('${attemptsSeq}');
+           raise exception 'the database is unavailable (simulated by the grader)';
+         end if;
+         return new;
+       end $$`,
+    );
+    await postgres().query(
+      `create trigger ${fn} before insert on processed_orders for each row execute function ${fn}()`,
+    );
+    const attempts = async () => {
+      const { rows } = await postgres().query<{ n: string }>(
+        `select case when is_called then last_value else 0 end as n from ${attemptsSeq}`,
+      );
+      return Number(rows[0]?.n ?? 0);
+    };
+    try {
+      await publish([order]);
+      expect(
+        await waitFor(async () => (await attempts()) >= 1, 10_000),
+        `the worker never tried to insert order ${order.orderId} into processed_orders within 10 s`,
+      ).toBe(true);
+      expect(
+        await waitFor(async () => (await attempts()) >= 2, 10_000),
+        `inserting order ${order.orderId} failed in Postgres once and the worker never tried again. An error from ` +
+          "Postgres (an outage, a failover) is not poison: let it throw, so kafkajs retries the message; do not " +
+          "dead-letter it and do not commit its offset",
+      ).toBe(true);
+    } finally {
+      await postgres().query(`drop trigger if exists ${fn} on processed_orders`);
+      await postgres().query(`drop function if exists ${fn}()`);
+      await postgres().query(`drop sequence if exists ${attemptsSeq}`);
+    }
+    expect(
+      await waitUntilApplied([order], 20_000),
+      `once Postgres accepted it again, order ${order.orderId} must be applied: a retried message is applied when the database recovers`,
+    ).toEqual([]);
+    const totals = await totalsReport([order]);
+    expect(totals.actual, "the recovered order must count once in its customer's total").toEqual(
+      totals.expected,
+    );
+    const letters = await deadLettersFor(customer, 1, 2_000);
+    expect(
+      letters.map((letter) => letter.value),
+      `order ${order.orderId} is valid and only failed because of Postgres: it must not be in orders.dlq`,
+    ).toEqual([]);
+    expect(
+      await waitUntilCaughtUp(10_000),
+      "after the recovered order is applied its offset must be committed",
+    ).toEqual([]);
   });
 });
