@@ -197,6 +197,96 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, interva
   }
 }
 
+interface ClientInfo {
+  id: string;
+  flags: string;
+  cmd: string;
+}
+
+/** CLIENT LIST as records: every connection Redis has, with its flags ("b": blocked) and last command. */
+async function clients(): Promise<ClientInfo[]> {
+  const list = (await redis().client("LIST")) as string;
+  return list
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const record: Record<string, string> = {};
+      for (const pair of line.trim().split(" ")) {
+        const eq = pair.indexOf("=");
+        if (eq > 0) record[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      return { id: record.id ?? "", flags: record.flags ?? "", cmd: record.cmd ?? "" };
+    });
+}
+
+/** Ids of the connections blocked in XREADGROUP ... BLOCK right now. */
+async function blockedReaders(): Promise<string[]> {
+  return (await clients())
+    .filter((client) => client.flags.includes("b") && client.cmd === "xreadgroup")
+    .map((client) => client.id);
+}
+
+/** How many XAUTOCLAIM calls Redis has run so far (INFO commandstats), and Redis's clock in ms. */
+async function autoclaimCalls(): Promise<{ calls: number; nowMs: number }> {
+  const [info, time] = await Promise.all([redis().info("commandstats"), redis().time()]);
+  const [seconds, micros] = time as unknown as [string | number, string | number];
+  const calls = Number(/cmdstat_xautoclaim:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  return { calls, nowMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
+}
+
+interface Command {
+  /** The connection that sent it ("ip:port"), or "lua" for a command a script ran. */
+  source: string;
+  args: string[];
+}
+
+/** Records every command Redis runs from now on (MONITOR), in the order Redis runs them. */
+async function recordCommands(): Promise<{ commands: Command[]; stop: () => void }> {
+  const commands: Command[] = [];
+  const monitor = await redis().monitor();
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    commands.push({ source, args: args.map(String) });
+  });
+  return { commands, stop: () => monitor.disconnect() };
+}
+
+/**
+ * The dead letters of `stream` whose XADD to `<stream>:dlq` did not run in one MULTI/EXEC (or one script)
+ * together with the XACK of the same entry, as "<sourceId>: why" lines.
+ */
+function deadLettersNotAtomic(commands: Command[], stream: string): string[] {
+  const name = (command: Command) => command.args[0]?.toLowerCase() ?? "";
+  const acks = (command: Command, sourceId: string) =>
+    name(command) === "xack" && command.args[1] === stream && command.args.slice(3).includes(sourceId);
+  const problems: string[] = [];
+  commands.forEach((command, index) => {
+    if (name(command) !== "xadd" || command.args[1] !== `${stream}:dlq`) return;
+    const field = command.args.indexOf("sourceId");
+    const sourceId = field > 0 ? (command.args[field + 1] ?? "") : "";
+    if (command.source === "lua") {
+      // A script runs alone: its commands are the "lua" lines around this one.
+      let first = index;
+      while (first > 0 && commands[first - 1]!.source === "lua") first--;
+      let last = index;
+      while (last + 1 < commands.length && commands[last + 1]!.source === "lua") last++;
+      if (!commands.slice(first, last + 1).some((other) => acks(other, sourceId)))
+        problems.push(`${sourceId}: the script that added the dead letter did not XACK the entry`);
+      return;
+    }
+    const own = commands.filter((other) => other.source === command.source);
+    const at = own.indexOf(command);
+    let start = at - 1;
+    while (start >= 0 && !["multi", "exec", "discard"].includes(name(own[start]!))) start--;
+    let end = at + 1;
+    while (end < own.length && !["multi", "exec", "discard"].includes(name(own[end]!))) end++;
+    const inTransaction = start >= 0 && name(own[start]!) === "multi" && name(own[end] ?? command) === "exec";
+    if (!inTransaction) problems.push(`${sourceId}: the XADD to ${stream}:dlq ran outside MULTI/EXEC`);
+    else if (!own.slice(start, end).some((other) => acks(other, sourceId)))
+      problems.push(`${sourceId}: the MULTI that added the dead letter did not XACK the entry`);
+  });
+  return problems;
+}
+
 /** Waits until the group has delivered every entry up to `lastId` and nothing is pending. */
 async function waitUntilSettled(stream: string, lastId: string, timeoutMs: number): Promise<boolean> {
   return waitFor(
@@ -270,6 +360,60 @@ task(1, "Consume jobs with a consumer group; acknowledge only what succeeded", (
       await second.stopWorkers().catch(() => undefined);
     }
   });
+
+  it("two workers of one process each read on a connection of their own, and stopWorkers() closes them", async () => {
+    const [first, second] = [streamFor("own-conn-1"), streamFor("own-conn-2")];
+    const account = accountFor("own-conn");
+    await createAccount(account);
+    await jobs.startWorker(first, "own-conn-a");
+    await jobs.startWorker(second, "own-conn-b");
+
+    const seen = new Set<string>();
+    const bothWaiting = await waitFor(
+      async () => {
+        const readers = await blockedReaders();
+        for (const id of readers) seen.add(id);
+        return readers.length >= 2;
+      },
+      3_000,
+      5,
+    );
+    expect(
+      bothWaiting,
+      "two workers of one process, on two streams, were never both waiting in XREADGROUP ... BLOCK at the same " +
+        "time: they share one Redis connection, so each blocking read holds up the other worker. Give every " +
+        "worker its own connection (connect() in startWorker)",
+    ).toBe(true);
+
+    const lastFirst = await enqueue(first, newJob(account, 3));
+    const lastSecond = await enqueue(second, newJob(account, 4));
+    await waitUntilSettled(first, lastFirst, SETTLE_MS);
+    await waitUntilSettled(second, lastSecond, SETTLE_MS);
+    expect(await pointsOf(account), "each of the two workers must apply the job of its own stream").toBe(7);
+
+    await expect(
+      jobs.stopWorkers(),
+      "stopWorkers() must resolve once every worker stopped",
+    ).resolves.toBeUndefined();
+    let open: string[] = [];
+    const closed = await waitFor(async () => {
+      const ids = new Set((await clients()).map((client) => client.id));
+      open = [...seen].filter((id) => ids.has(id));
+      return open.length === 0;
+    }, 2_000);
+    expect(
+      closed,
+      `after stopWorkers() resolved, ${open.length} of the workers' Redis connections are still open: stopWorkers() ` +
+        "must close each worker's connection (quit()) once its loop has ended, or every restart leaks connections",
+    ).toBe(true);
+
+    const late = await enqueue(first, newJob(account, 1_000));
+    await sleep(CLAIM_IDLE_MS);
+    expect(
+      await lastDeliveredId(first),
+      "a job added after stopWorkers() resolved was still read: stopped workers must not read any more",
+    ).not.toBe(late);
+  });
 });
 
 task(2, "Make each job's effect idempotent", () => {
@@ -310,6 +454,11 @@ task(2, "Make each job's effect idempotent", () => {
       expect(ttl, `processed:${job.jobId} has a TTL above PROCESSED_TTL_SECONDS`).toBeLessThanOrEqual(
         PROCESSED_TTL_SECONDS,
       );
+      expect(
+        ttl,
+        `processed:${job.jobId} expires in ${ttl} s: its TTL must be PROCESSED_TTL_SECONDS (${PROCESSED_TTL_SECONDS} s, ` +
+          "EX not PX), the window in which a redelivery of the job is still recognised",
+      ).toBeGreaterThanOrEqual(PROCESSED_TTL_SECONDS - 60);
     }
   });
 
@@ -343,6 +492,47 @@ task(2, "Make each job's effect idempotent", () => {
       await deadLetters(stream),
       "a redelivered job that was already applied is simply acknowledged, not dead-lettered",
     ).toEqual([]);
+  });
+
+  it("one jobId handed to two workers at the same instant is applied once", async () => {
+    // One job id enqueued on two streams: each copy goes to the worker of its stream. Both workers wait in
+    // XREADGROUP when one MULTI adds both copies, so Redis hands them over in the same instant and both
+    // workers reach their processed:<jobId> check together.
+    const [left, right] = [streamFor("race-left"), streamFor("race-right")];
+    const account = accountFor("race");
+    await createAccount(account);
+    await jobs.startWorker(left, "racer-left");
+    await jobs.startWorker(right, "racer-right");
+
+    let expected = 0;
+    for (let round = 1; round <= 5; round++) {
+      const bothWaiting = await waitFor(async () => (await blockedReaders()).length >= 2, 3_000, 5);
+      expect(
+        bothWaiting,
+        "the two workers of this process were never both waiting in XREADGROUP ... BLOCK: give each worker its " +
+          "own connection",
+      ).toBe(true);
+      const job = newJob(account, round);
+      const fields = ["jobId", job.jobId, "account", account, "points", String(job.points)];
+      const added = await redis()
+        .multi()
+        .xadd(left, "*", ...fields)
+        .xadd(right, "*", ...fields)
+        .exec();
+      const [leftId, rightId] = (added ?? []).map(([, id]) => String(id));
+      expect(leftId && rightId, "the grader could not add the two copies of the job").toBeTruthy();
+      await waitUntilSettled(left, leftId!, SETTLE_MS);
+      await waitUntilSettled(right, rightId!, SETTLE_MS);
+      expected += job.points;
+      expect(
+        await pointsOf(account),
+        `job ${job.jobId} (${job.points} points) reached two workers at the same instant and was applied twice: ` +
+          "both checked processed:<jobId> before either wrote it. Check and write in one atomic step: a Lua " +
+          "script (SET processed:<jobId> NX EX, then HINCRBY), or MULTI/EXEC under WATCH processed:<jobId>",
+      ).toBe(expected);
+    }
+    expect(await pendingReport(left), "both copies must be acknowledged").toEqual([]);
+    expect(await pendingReport(right), "both copies must be acknowledged").toEqual([]);
   });
 });
 
@@ -425,6 +615,37 @@ task(3, "Retry failed jobs and reclaim the jobs of dead workers", () => {
     );
   });
 
+  it("a job kept idle for less than CLAIM_IDLE_MS is never taken from its worker", async () => {
+    const stream = streamFor("busy");
+    const account = accountFor("busy");
+    await createAccount(account);
+    await createGroup(stream);
+    const id = await enqueue(stream, newJob(account, 5));
+    await takeAs(stream, "busy-worker");
+    // Keeps the entry's idle time at about 270 ms, below CLAIM_IDLE_MS, while busy-worker holds it: the state of
+    // a job whose worker is still on it. The script leaves the entry alone once anybody else holds it.
+    const keepBusy = `
+      local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+      if rows[1] == nil or rows[1][2] ~= ARGV[3] then return rows[1] and rows[1][2] or 'nobody' end
+      redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'IDLE', 270, 'RETRYCOUNT', 1)
+      return ARGV[3]`;
+    const holder = async () => String(await redis().eval(keepBusy, 1, stream, GROUP, id, "busy-worker"));
+    await holder();
+    await jobs.startWorker(stream, "thief");
+    let owner = "busy-worker";
+    const deadline = Date.now() + 2_000;
+    while (Date.now() < deadline && owner === "busy-worker") {
+      owner = await holder();
+      await sleep(10);
+    }
+    expect(
+      owner,
+      `a job whose entry had been idle only about 270 ms was taken from busy-worker (now held by ${owner}): ` +
+        `XAUTOCLAIM's min-idle-time must be CLAIM_IDLE_MS (${CLAIM_IDLE_MS} ms), or jobs are stolen from workers ` +
+        "that are still running them and run twice",
+    ).toBe("busy-worker");
+  });
+
   it("the jobs of a worker killed with SIGKILL are finished by a worker with another name", async () => {
     const stream = streamFor("killed");
     const account = accountFor("killed");
@@ -457,6 +678,25 @@ task(3, "Retry failed jobs and reclaim the jobs of dead workers", () => {
       job.points,
     );
   });
+
+  it("an idle worker looks for abandoned jobs with XAUTOCLAIM at least every 250 ms", async () => {
+    const stream = streamFor("cadence");
+    await jobs.startWorker(stream, "cadence-worker");
+    await sleep(300);
+    const before = await autoclaimCalls();
+    await sleep(3_000);
+    const after = await autoclaimCalls();
+    const windowMs = after.nowMs - before.nowMs;
+    const calls = after.calls - before.calls;
+    // At least every 250 ms means about windowMs / 250 calls. Redis ends a BLOCK only at its next timer tick
+    // (up to 100 ms late) and the machine may be loaded, so one call per 600 ms is the bar.
+    expect(
+      calls,
+      `an idle worker ran XAUTOCLAIM ${calls} times in ${windowMs} ms; it must look for abandoned jobs at least ` +
+        "every 250 ms, so a job waits at most about CLAIM_IDLE_MS + 250 ms. Keep each XREADGROUP BLOCK at 250 ms " +
+        "or less and claim between reads (or on a timer)",
+    ).toBeGreaterThanOrEqual(Math.floor(windowMs / 600));
+  });
 });
 
 task(4, "Dead-letter jobs that keep failing", () => {
@@ -465,7 +705,13 @@ task(4, "Dead-letter jobs that keep failing", () => {
     const account = accountFor("failing"); // never created
     const job = newJob(account, 70);
     await jobs.startWorker(stream, "failing-worker");
-    const id = await enqueue(stream, job);
+    // A producer may add fields of its own: the dead letter keeps them all.
+    const id = await enqueueFields(stream, {
+      jobId: job.jobId,
+      account,
+      points: String(job.points),
+      campaign: "spring",
+    });
 
     let mostDeliveries = 0;
     let letters: DeadLetter[] = [];
@@ -490,9 +736,16 @@ task(4, "Dead-letter jobs that keep failing", () => {
     ).toBeGreaterThanOrEqual(2);
     const { fields } = letters[0]!;
     expect(
-      { jobId: fields.jobId, account: fields.account, points: fields.points, sourceId: fields.sourceId },
-      "the dead letter must carry the job's fields unchanged and `sourceId`, the id of the entry in the jobs stream",
-    ).toEqual({ jobId: job.jobId, account, points: String(job.points), sourceId: id });
+      {
+        jobId: fields.jobId,
+        account: fields.account,
+        points: fields.points,
+        campaign: fields.campaign,
+        sourceId: fields.sourceId,
+      },
+      "the dead letter must carry all the job's fields unchanged (here also the producer's own field `campaign`) " +
+        "and `sourceId`, the id of the entry in the jobs stream",
+    ).toEqual({ jobId: job.jobId, account, points: String(job.points), campaign: "spring", sourceId: id });
     expect(fields.reason ?? "", "the dead letter must say why in a non-empty `reason` field").not.toBe("");
     expect(
       fields.deliveries,
@@ -545,6 +798,33 @@ task(4, "Dead-letter jobs that keep failing", () => {
     expect(await pendingReport(stream), "a dead-lettered job must be acknowledged").toEqual([]);
   });
 
+  it("a job on its last allowed delivery still runs, and is applied if it can be", async () => {
+    const stream = streamFor("last-chance");
+    const account = accountFor("last-chance");
+    const job = newJob(account, 45);
+    await createAccount(account);
+    await createGroup(stream);
+    const id = await enqueue(stream, job);
+    await takeAs(stream, "failed-worker");
+    // Two deliveries so far, both failed (say the account did not exist yet); the account exists now.
+    await age(stream, id, "failed-worker", 5_000, MAX_DELIVERIES - 1);
+
+    await jobs.startWorker(stream, "last-chance-worker");
+    await waitUntilSettled(stream, id, RECLAIM_MS);
+
+    expect(
+      await deadLetters(stream),
+      `job entry ${id} was on delivery ${MAX_DELIVERIES} (its delivery count after your claim) and was dead-lettered ` +
+        `without running: only a job delivered MORE than ${MAX_DELIVERIES} times is given up unrun; on delivery ` +
+        `${MAX_DELIVERIES} it runs once more, and only a failure then dead-letters it`,
+    ).toEqual([]);
+    expect(
+      await pointsOf(account),
+      `the account now exists, so delivery ${MAX_DELIVERIES} of the job must apply it`,
+    ).toBe(job.points);
+    expect(await pendingReport(stream), "the applied job must be acknowledged").toEqual([]);
+  });
+
   it("malformed jobs are dead-lettered on their first delivery and the jobs behind them still run", async () => {
     const stream = streamFor("malformed");
     const account = accountFor("malformed");
@@ -553,29 +833,54 @@ task(4, "Dead-letter jobs that keep failing", () => {
       { jobId: randomUUID(), account, points: "ten" },
       { jobId: randomUUID(), account, points: "-5" },
       { account, points: "5" },
+      { jobId: "", account, points: "5" },
+      { jobId: randomUUID(), account: "", points: "5" },
+      { jobId: randomUUID(), points: "5" },
+      { jobId: randomUUID(), account },
+      { jobId: randomUUID(), account, points: "" },
+      { jobId: randomUUID(), account, points: "0" },
+      { jobId: randomUUID(), account, points: "2.5" },
+      { jobId: randomUUID(), account, points: "1e2" },
+      { jobId: randomUUID(), account, points: "0x10" },
+      { jobId: randomUUID(), account, points: " 7" },
+      { jobId: randomUUID(), account, points: "7 " },
+      { jobId: randomUUID(), account, points: "+7" },
     ];
     const malformedIds: string[] = [];
     for (const fields of malformed) malformedIds.push(await enqueueFields(stream, fields));
     const valid = newJob(account, 8);
     const lastId = await enqueue(stream, valid);
 
-    await jobs.startWorker(stream, "strict-worker");
-    await waitUntilSettled(stream, lastId, SETTLE_MS);
+    const recording = await recordCommands();
+    try {
+      await jobs.startWorker(stream, "strict-worker");
+      await waitUntilSettled(stream, lastId, SETTLE_MS);
+    } finally {
+      recording.stop();
+    }
 
     expect(
       await pointsOf(account),
-      "only the valid job may add points: points must be a positive integer, and a job without jobId is invalid",
+      "only the valid job may add points: points must be digits only and above 0 (so not `1e2`, `0x10`, ` 7`, " +
+        "`+7`, `2.5` or `0`: Number() accepts most of those), and jobId and account must be present and non-empty",
     ).toBe(valid.points);
     const letters = await deadLetters(stream);
     expect(
       letters.map((letter) => ({ sourceId: letter.fields.sourceId, deliveries: letter.fields.deliveries })),
-      "each malformed job (points `ten`, points `-5`, no jobId) must be dead-lettered on its first delivery " +
-        "(`deliveries` 1): retrying cannot fix it",
+      "each malformed job must be dead-lettered on its first delivery (`deliveries` 1), in stream order: retrying " +
+        "cannot fix it. Malformed: jobId or account missing or empty, points not digits only or not above 0 " +
+        "(`ten`, `-5`, ``, `0`, `2.5`, `1e2`, `0x10`, ` 7`, `7 `, `+7`)",
     ).toEqual(malformedIds.map((sourceId) => ({ sourceId, deliveries: "1" })));
     expect(
       letters.map((letter) => letter.fields.reason ?? ""),
       "each dead letter must say why in a non-empty `reason` field",
     ).not.toContain("");
     expect(await pendingReport(stream), "malformed jobs must be acknowledged once dead-lettered").toEqual([]);
+    expect(
+      deadLettersNotAtomic(recording.commands, stream),
+      `the XADD to ${stream}:dlq and the XACK of the job must run together, in one MULTI/EXEC (or one script): ` +
+        "sent apart, a crash in between leaves a job dead-lettered and still pending (it is dead-lettered again) " +
+        "or acknowledged and never dead-lettered (lost)",
+    ).toEqual([]);
   });
 });
