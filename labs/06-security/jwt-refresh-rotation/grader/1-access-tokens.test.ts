@@ -121,6 +121,17 @@ task(1, "Log in: issue an access token and a refresh token", () => {
     );
     const missing = await send("POST", "/auth/login", { json: { email: victim.email } });
     expect(missing.status, `login without a password must answer 400, ${got(missing)}`).toBe(400);
+    for (const [what, raw] of [
+      ["a password that is a number, not a string", JSON.stringify({ email: victim.email, password: 12345 })],
+      ["a JSON array instead of an object", JSON.stringify([victim.email, victim.password])],
+    ] as const) {
+      const reply = await send("POST", "/auth/login", { raw });
+      expect(
+        reply.status,
+        `login with ${what} must answer 400 (check the body's shape and types before anything else), ${got(reply)}`,
+      ).toBe(400);
+    }
+    expect(await familiesOf(victim), "a refused login must not create a family").toEqual([]);
   });
 });
 
@@ -163,12 +174,24 @@ task(2, "Verify access tokens on GET /me", () => {
         `Bearer ${await signAccessToken(sub, { claims: { iat: now - 360, exp: now - 60 } })}`,
       ],
       [
+        "a token that expired 30 seconds ago (more than the 5 s of clock skew allowed)",
+        `Bearer ${await signAccessToken(sub, { claims: { iat: now - 330, exp: now - 30 } })}`,
+      ],
+      [
         "a token without exp (it would never expire)",
         `Bearer ${await signAccessToken(sub, { without: ["exp"] })}`,
       ],
       [
         "a token issued an hour in the future",
         `Bearer ${await signAccessToken(sub, { claims: { iat: now + 3600, exp: now + 3600 + ACCESS_TOKEN_TTL_SECONDS } })}`,
+      ],
+      [
+        "a token issued 30 seconds in the future (more than the 5 s of clock skew allowed)",
+        `Bearer ${await signAccessToken(sub, { claims: { iat: now + 30, exp: now + 30 + ACCESS_TOKEN_TTL_SECONDS } })}`,
+      ],
+      [
+        "a token signed with HS512 instead of HS256 (same secret)",
+        `Bearer ${await signAccessToken(sub, { alg: "HS512" })}`,
       ],
       [
         "a token for another audience",
@@ -184,6 +207,11 @@ task(2, "Verify access tokens on GET /me", () => {
       "another secret":
         "verify the signature with ACCESS_TOKEN_SECRET (jwtVerify), not just decode the token",
       "changed to another user": "verify the signature over the header and payload (jwtVerify)",
+      HS512:
+        'pass algorithms: ["HS256"] to jwtVerify: the token must not choose its own algorithm, even among HMACs',
+      "30 seconds ago": "allow at most 5 seconds of clock skew (clockTolerance: 5)",
+      "30 seconds in the future":
+        "set maxTokenAge (and at most 5 seconds of clockTolerance): jose then refuses an iat in the future",
       expired: "jwtVerify checks exp; verifying only the signature does not",
       "without exp": 'jose checks exp only when the token has one: requiredClaims: ["exp", ...]',
       future: "set maxTokenAge: jose then also refuses an iat in the future",

@@ -1,6 +1,16 @@
 import { expect, it } from "vitest";
 import { task } from "@backend-labs/graders";
-import { createUser, familiesOf, got, login, refresh, send, storedTokenRow, tokenRowsOf } from "./helpers.ts";
+import {
+  createUser,
+  familiesOf,
+  got,
+  login,
+  me,
+  refresh,
+  send,
+  storedTokenRow,
+  tokenRowsOf,
+} from "./helpers.ts";
 
 function logout(refreshToken: string) {
   return send("POST", "/auth/logout", { json: { refreshToken } });
@@ -30,6 +40,13 @@ task(6, "Log out: revoke the family", () => {
     );
     expect(active.length, "after logout no refresh token of that family may be unrevoked").toBe(0);
 
+    const stillValid = await me((rotated.json as { accessToken: string }).accessToken);
+    expect(
+      stillValid.status,
+      `an access token issued before the logout stays valid until it expires (it is stateless: GET /me checks ` +
+        `no table), ${got(stillValid)}`,
+    ).toBe(200);
+
     const after = await refresh(current);
     expect(
       after.status,
@@ -40,10 +57,16 @@ task(6, "Log out: revoke the family", () => {
       "presenting a token of a family that is already revoked changes nothing: the reason stays 'logout'",
     ).toBe("logout");
 
+    const loggedOutAt = (await familiesOf(user)).find((row) => row.id === familyId)?.revoked_at;
     const again = await logout(current);
     expect(again.status, `logging out twice must answer 204 again (a client retries), ${got(again)}`).toBe(
       204,
     );
+    const afterAgain = (await familiesOf(user)).find((row) => row.id === familyId);
+    expect(
+      { revoked_at: afterAgain?.revoked_at?.getTime(), reason: afterAgain?.revoked_reason },
+      "logging out again keeps the family as the first logout left it: update only a family whose revoked_at is NULL",
+    ).toEqual({ revoked_at: loggedOutAt?.getTime(), reason: "logout" });
     const unknown = await logout("y".repeat(43));
     expect(unknown.status, `logout with a token that was never issued must answer 401, ${got(unknown)}`).toBe(
       401,
@@ -54,5 +77,46 @@ task(6, "Log out: revoke the family", () => {
       other.status,
       `logging out on one device must not end the user's other logins, ${got(other)}`,
     ).toBe(200);
+  });
+
+  it("logout accepts a rotated token of the login, and keeps the reason of a family already revoked for reuse", async () => {
+    const user = await createUser("logout-rotated");
+    const session = await login(user);
+    const rotated = await refresh(session.refreshToken);
+    expect(rotated.status, `refresh before logout must work, ${got(rotated)}`).toBe(200);
+
+    // The client still holds only the old, rotated token (it lost the refresh answer) and logs out with it.
+    const reply = await logout(session.refreshToken);
+    expect(
+      reply.status,
+      `logout with a rotated refresh token of a live login must answer 204: logout ends the login of any token ` +
+        `the server issued, rotated ones included, ${got(reply)}`,
+    ).toBe(204);
+    const familyId = (await storedTokenRow(session.refreshToken, "from login")).family_id;
+    const family = (await familiesOf(user)).find((row) => row.id === familyId);
+    expect(
+      { revoked: family?.revoked_at !== null, reason: family?.revoked_reason },
+      "logout with a rotated token must revoke the family with revoked_reason = 'logout' (it is a logout, not reuse)",
+    ).toEqual({ revoked: true, reason: "logout" });
+    expect(
+      (await tokenRowsOf(user)).filter((row) => row.revoked_at === null).length,
+      "after logout no refresh token of that family may be unrevoked, the successor included",
+    ).toBe(0);
+
+    const victim = await createUser("logout-after-reuse");
+    const stolen = await login(victim);
+    const owner = await refresh(stolen.refreshToken);
+    expect(owner.status, `refresh before the replay must work, ${got(owner)}`).toBe(200);
+    const replay = await refresh(stolen.refreshToken);
+    expect(replay.status, `a replayed rotated token must answer 401, ${got(replay)}`).toBe(401);
+    const [revoked] = await familiesOf(victim);
+    const out = await logout((owner.json as { refreshToken: string }).refreshToken);
+    expect(out.status, `logout of a login already revoked for reuse must answer 204, ${got(out)}`).toBe(204);
+    const [after] = await familiesOf(victim);
+    expect(
+      { revoked_at: after?.revoked_at?.getTime(), reason: after?.revoked_reason },
+      "a logout of a family already revoked for reuse keeps revoked_at and revoked_reason = 'reuse': the record " +
+        "of a theft must not be overwritten by a later logout",
+    ).toEqual({ revoked_at: revoked?.revoked_at?.getTime(), reason: "reuse" });
   });
 });

@@ -112,10 +112,12 @@ export interface Forged {
   /** Claims to leave out of the defaults. */
   without?: string[];
   secret?: Uint8Array;
+  /** Another HMAC algorithm than HS256, with the same secret. */
+  alg?: "HS384" | "HS512";
 }
 
 /** An access token as the README specifies it (valid for `sub`), changed as asked. */
-export async function signAccessToken(sub: string, { claims = {}, without = [], secret }: Forged = {}) {
+export async function signAccessToken(sub: string, { claims = {}, without = [], secret, alg }: Forged = {}) {
   const now = Math.floor(Date.now() / 1000);
   const payload: Record<string, unknown> = {
     sub,
@@ -127,7 +129,7 @@ export async function signAccessToken(sub: string, { claims = {}, without = [], 
   };
   for (const claim of without) delete payload[claim];
   return new SignJWT(payload)
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setProtectedHeader({ alg: alg ?? "HS256", typ: "JWT" })
     .sign(secret ?? ACCESS_TOKEN_SECRET);
 }
 
@@ -251,5 +253,30 @@ export async function raceOnLockedToken<T>(
   } finally {
     if (open) await client.query("ROLLBACK").catch(() => undefined);
     client.release();
+  }
+}
+
+/**
+ * Runs `fn` while the database refuses any UPDATE that sets replaced_by on the token row `tokenId` (a
+ * trigger, dropped afterwards): the last write of a rotation fails, as a crash at that moment would.
+ */
+export async function withFailingReplacedBy<T>(tokenId: string, fn: () => Promise<T>): Promise<T> {
+  const name = `grader_fail_replaced_by_${tokenId.replace(/-/g, "")}`;
+  await postgres().query(
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'grader: simulated failure while setting replaced_by'; END $$`,
+  );
+  try {
+    await postgres().query(
+      `CREATE TRIGGER ${name} BEFORE UPDATE ON refresh_tokens FOR EACH ROW
+       WHEN (NEW.id = '${tokenId}'::uuid AND NEW.replaced_by IS NOT NULL) EXECUTE FUNCTION ${name}()`,
+    );
+    try {
+      return await fn();
+    } finally {
+      await postgres().query(`DROP TRIGGER IF EXISTS ${name} ON refresh_tokens`);
+    }
+  } finally {
+    await postgres().query(`DROP FUNCTION IF EXISTS ${name}()`);
   }
 }
