@@ -1,235 +1,188 @@
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, it } from "vitest";
-import { learner, redis, type Remote, startLearner, task } from "@backend-labs/graders";
+import { redis, type Remote, task, waitFor } from "@backend-labs/graders";
+import {
+  admitted,
+  BUCKET_TTL_MS,
+  bucketKey,
+  CAPACITY,
+  checkedAllow,
+  CLOCK_SKEW_MS,
+  clockSkewOption,
+  commandsSentDuring,
+  type Decision,
+  expectDecision,
+  limiter,
+  MS_PER_TOKEN,
+  pauseWrites,
+  type RateLimiter,
+  readBucket,
+  REFILL_PER_SECOND,
+  redisNowMs,
+  seedBucket,
+  settle,
+  startSecondInstance,
+  uid,
+  warmUp,
+  whileWritesHeld,
+  WRITE_PAUSE_MS,
+} from "./helpers.ts";
 
-interface Decision {
-  allowed: boolean;
-  remaining: number;
-  retryAfterMs: number;
-}
-
-interface RateLimiter {
-  allow(apiKey: string, cost?: number): Promise<Decision>;
-}
-
-// The numbers the README fixes.
-const CAPACITY = 5;
-const REFILL_PER_SECOND = 2;
-const MS_PER_TOKEN = 1000 / REFILL_PER_SECOND;
-const BUCKET_TTL_MS = 2500;
-/** Concurrent calls in the cross-instance burst. */
+/** Concurrent calls in the README's cross-instance burst. */
 const BURST = 60;
-const WRITE_PAUSE_MS = 300;
-/** How far ahead the clock of the skewed instance runs. */
-const CLOCK_SKEW_MS = 60_000;
-/** A scenario shorter than this sees less than one token of refill (with room for the clocks' rounding). */
-const QUICK_MS = 400;
 
-const limiter = learner().module<RateLimiter>();
-
-/** A fresh API key per test, so tests share nothing. */
-const newApiKey = (label: string): string => `${label}-${randomUUID().slice(0, 8)}`;
-const bucketKey = (apiKey: string): string => `ratelimit:${apiKey}`;
-
-/** Redis's clock in milliseconds: the clock the README says buckets use. */
-async function redisNowMs(): Promise<number> {
-  const [seconds, micros] = await redis().time();
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+let secondInstance: Remote<RateLimiter> | undefined;
+/** The second instance of the API the concurrency tests share (started once). */
+async function second(): Promise<Remote<RateLimiter>> {
+  secondInstance ??= await startSecondInstance();
+  return secondInstance;
 }
 
-/** Writes a bucket exactly as the README specifies it, as if an earlier call had left it there. */
-async function seedBucket(apiKey: string, tokens: number, ageMs: number): Promise<void> {
-  const now = await redisNowMs();
-  await redis()
-    .multi()
-    .hset(bucketKey(apiKey), "tokens", String(tokens), "ts", String(now - ageMs))
-    .pexpire(bucketKey(apiKey), BUCKET_TTL_MS)
-    .exec();
+/** Settles concurrent calls, and fails with the first error if any call threw instead of deciding. */
+async function decideAll(calls: Promise<Decision>[], what: string): Promise<Decision[]> {
+  const outcomes = await Promise.all(calls.map((call) => settle(call)));
+  const failed = outcomes.filter((outcome) => outcome.error);
+  expect(
+    failed[0]?.error?.message,
+    `${failed.length} of ${calls.length} ${what} threw instead of returning a decision: under contention a ` +
+      "call must still allow or deny (a WATCH/MULTI loop retries until its EXEC goes through)",
+  ).toBeUndefined();
+  return outcomes.map((outcome) => outcome.value as Decision);
 }
-
-async function readBucket(apiKey: string): Promise<{ tokens: number; ts: number } | undefined> {
-  const fields = await redis().hgetall(bucketKey(apiKey));
-  if (Object.keys(fields).length === 0) return undefined;
-  return { tokens: Number(fields.tokens), ts: Number(fields.ts) };
-}
-
-async function callSequentially(apiKey: string, times: number, cost = 1): Promise<Decision[]> {
-  const decisions: Decision[] = [];
-  for (let i = 0; i < times; i++) decisions.push(await limiter.allow(apiKey, cost));
-  return decisions;
-}
-
-/**
- * Holds every write (and every script) on Redis for WRITE_PAUSE_MS while reads go on, as a slow link would.
- * An atomic limiter just waits; one that reads, then writes in another round trip, shows its race every time.
- */
-async function pauseWrites(): Promise<void> {
-  await redis().call("CLIENT", "PAUSE", String(WRITE_PAUSE_MS), "WRITE");
-}
-
-/** Concurrent calls on throwaway keys: opens the HTTP sockets and Redis connection a burst will use. */
-async function warmUp(instance: Remote<RateLimiter>, calls: number): Promise<void> {
-  await Promise.all(Array.from({ length: calls }, () => instance.allow(newApiKey("warmup"))));
-}
-
-/**
- * NODE_OPTIONS for a copy of the learner's code whose Date.now() and new Date() run skewMs ahead, as on a
- * server whose clock drifted. Redis's clock is untouched.
- */
-function clockSkewOption(skewMs: number): string {
-  const preload =
-    `const skewMs = ${skewMs}; const RealDate = Date; const realNow = () => RealDate.now();` +
-    "class SkewedDate extends RealDate {" +
-    "  constructor(...args) { if (args.length === 0) { super(realNow() + skewMs); } else { super(...args); } }" +
-    "  static now() { return realNow() + skewMs; }" +
-    "}" +
-    "globalThis.Date = SkewedDate;";
-  return `--import=data:text/javascript,${encodeURIComponent(preload)}`;
-}
-
-/**
- * Runs a scenario whose exact answers assume the bucket barely refilled while it ran (under one token, i.e.
- * under 500 ms). On a machine too busy for that, the scenario is tried again on a fresh key, up to 3 times.
- */
-async function quickly<T>(
-  label: string,
-  scenario: (apiKey: string) => Promise<T>,
-): Promise<T & { elapsed: number }> {
-  for (let attempt = 1; ; attempt++) {
-    const started = Date.now();
-    const result = await scenario(newApiKey(label));
-    const elapsed = Date.now() - started;
-    if (elapsed < QUICK_MS || attempt === 3) return { ...result, elapsed };
-  }
-}
-
-const admitted = (decisions: Decision[]): number => decisions.filter((decision) => decision.allowed).length;
 
 task(1, "Spend tokens from a bucket kept in Redis", () => {
-  it("a burst of 5 is allowed (remaining 4, 3, 2, 1, 0), the 6th is denied with retryAfterMs of about 500", async () => {
-    const { burst, denied, elapsed } = await quickly("burst", async (apiKey) => {
-      const burst = await callSequentially(apiKey, CAPACITY);
-      return { burst, denied: await limiter.allow(apiKey) };
-    });
-
-    burst.forEach((decision, i) => {
-      expect(
-        decision,
-        `call ${i + 1} of a burst on a new key: a missing bucket counts as full (${CAPACITY} tokens), each call ` +
-          `spends 1, remaining is the whole tokens left, and retryAfterMs is 0 when allowed`,
-      ).toEqual({ allowed: true, remaining: CAPACITY - 1 - i, retryAfterMs: 0 });
-    });
+  it("a new key starts full: a burst of 5 calls is allowed, each spending 1 token, and the bucket is then empty", async () => {
+    const apiKey = uid("burst");
+    const decisions: Decision[] = [];
+    for (let call = 1; call <= CAPACITY + 1; call++) {
+      const { decision } = await checkedAllow(apiKey, 1, { what: `call ${call} of a burst on a new key` });
+      decisions.push(decision);
+    }
     expect(
-      denied.allowed,
-      `call ${CAPACITY + 1} within ${elapsed} ms must be denied: the bucket is empty`,
-    ).toBe(false);
-    expect(denied.remaining, "a denied call reports the whole tokens left, here 0").toBe(0);
+      decisions[0],
+      `the first call on a new key sees a full bucket of ${CAPACITY} (a missing key is a full bucket): ` +
+        `allowed, remaining ${CAPACITY - 1}, retryAfterMs 0`,
+    ).toEqual({ allowed: true, remaining: CAPACITY - 1, retryAfterMs: 0 });
     expect(
-      denied.retryAfterMs,
-      `retryAfterMs must say how long until 1 token is back: at ${REFILL_PER_SECOND} tokens/s that is at most ` +
-        `${MS_PER_TOKEN} ms, minus the ${elapsed} ms the burst took (got ${denied.retryAfterMs})`,
-    ).toBeGreaterThan(0);
-    expect(
-      denied.retryAfterMs,
-      `retryAfterMs must not exceed ${MS_PER_TOKEN} ms for a single token`,
-    ).toBeLessThanOrEqual(MS_PER_TOKEN);
-    expect(
-      denied.retryAfterMs,
-      `retryAfterMs is too small: only ${elapsed} ms passed since the bucket was full, so a token is ` +
-        `${MS_PER_TOKEN - elapsed} ms or more away; compute ceil((cost - tokens) * 1000 / ${REFILL_PER_SECOND})`,
-    ).toBeGreaterThanOrEqual(MS_PER_TOKEN - elapsed - 2);
+      admitted(decisions.slice(0, CAPACITY)),
+      `the first ${CAPACITY} calls on a new key must all be allowed: the bucket starts with ${CAPACITY} tokens`,
+    ).toBe(CAPACITY);
   });
 
   it("stores the bucket as the hash ratelimit:<apiKey> with `tokens` and `ts` in Redis server milliseconds", async () => {
-    const apiKey = newApiKey("state");
+    const apiKey = uid("state");
     const before = await redisNowMs();
-    await limiter.allow(apiKey);
+    expectDecision(await settle(limiter.allow(apiKey)), `allow("${apiKey}")`);
     const after = await redisNowMs();
 
     const type = await redis().type(bucketKey(apiKey));
     expect(type, `after allow("${apiKey}") the key ${bucketKey(apiKey)} must exist and be a hash`).toBe(
       "hash",
     );
-    const bucket = await readBucket(apiKey);
+    const fields = await redis().hgetall(bucketKey(apiKey));
     expect(
-      bucket?.tokens,
-      "field `tokens` must hold the tokens left after the call: 5 - 1 = 4, plus at most a sliver of refill",
+      Object.keys(fields).sort(),
+      `${bucketKey(apiKey)} must have exactly the fields \`tokens\` and \`ts\` (the grader reads and writes them)`,
+    ).toEqual(["tokens", "ts"]);
+    const tokens = Number(fields.tokens);
+    expect(
+      tokens,
+      `field \`tokens\` must hold the tokens left after the call: 5 - 1 = 4, plus at most a sliver of refill; got ${fields.tokens}`,
     ).toBeGreaterThanOrEqual(CAPACITY - 1);
-    expect(bucket?.tokens, "field `tokens` must be about 4 after one call on a full bucket").toBeLessThan(
-      CAPACITY - 0.9,
-    );
     expect(
-      bucket?.ts,
+      tokens,
+      `field \`tokens\` must be about 4 after one call on a full bucket, got ${fields.tokens}`,
+    ).toBeLessThan(CAPACITY - 0.9);
+    const ts = Number(fields.ts);
+    expect(
+      Number.isInteger(ts),
+      `field \`ts\` is ${fields.ts}: it must be integer milliseconds, TIME seconds * 1000 + floor(microseconds / 1000)`,
+    ).toBe(true);
+    expect(
+      ts >= before - 1 && ts <= after + 1,
       `field \`ts\` must be the Redis server time of the call in milliseconds (from TIME: seconds * 1000 + ` +
-        `microseconds / 1000), between ${before} and ${after}; got ${bucket?.ts}`,
-    ).toBeGreaterThanOrEqual(before - 1);
-    expect(
-      bucket?.ts,
-      "field `ts` is later than Redis's clock after the call: use Redis TIME in milliseconds",
-    ).toBeLessThanOrEqual(after + 1);
+        `floor(microseconds / 1000)), between ${before} and ${after}; got ${fields.ts}`,
+    ).toBe(true);
   });
 
-  it("a cost of 3 spends several tokens at once, and a denied call spends nothing", async () => {
-    const { first, denied, last } = await quickly("cost", async (apiKey) => ({
-      first: await limiter.allow(apiKey, 3),
-      denied: await limiter.allow(apiKey, 3),
-      last: await limiter.allow(apiKey, 2),
-    }));
-    expect(first, "allow(key, 3) on a full bucket of 5 is allowed and leaves 2").toEqual({
+  it("a cost of 3 spends 3 tokens at once, a denied call spends nothing, and a full bucket covers a cost of 5", async () => {
+    const apiKey = uid("cost");
+    const first = await checkedAllow(apiKey, 3, { what: "on a new key" });
+    expect(first.decision, "allow(key, 3) on a full bucket of 5 is allowed and leaves 2").toEqual({
       allowed: true,
       remaining: 2,
       retryAfterMs: 0,
     });
-    expect(denied.allowed, "a second allow(key, 3) must be denied: only 2 tokens are left").toBe(false);
+    const denied = await checkedAllow(apiKey, CAPACITY, { what: "with about 2 tokens left" });
+    expect(denied.decision.allowed, "allow(key, 5) with about 2 tokens left must be denied").toBe(false);
+    await checkedAllow(apiKey, 2, { what: "after the denied call, which spent nothing" });
+
+    const whole = await checkedAllow(uid("cost5"), CAPACITY, { what: "on a new key" });
     expect(
-      denied.remaining,
-      "a denied call must not spend tokens: remaining is still 2 (do not subtract before checking)",
-    ).toBe(2);
-    expect(
-      denied.retryAfterMs,
-      `with 2 tokens and cost 3, one more token is needed: retryAfterMs must be in (0, ${MS_PER_TOKEN}]`,
-    ).toBeGreaterThan(0);
-    expect(denied.retryAfterMs, `one missing token is at most ${MS_PER_TOKEN} ms away`).toBeLessThanOrEqual(
-      MS_PER_TOKEN,
-    );
-    expect(last, "allow(key, 2) must still fit in the 2 tokens the denied call left untouched").toEqual({
-      allowed: true,
-      remaining: 0,
-      retryAfterMs: 0,
-    });
+      whole.decision,
+      `allow(key, ${CAPACITY}) on a new key must be allowed: a bucket holding exactly \`cost\` tokens is enough ` +
+        "(at least cost, >=), and it leaves 0",
+    ).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
   });
 
   it("each API key has its own bucket", async () => {
-    const quiet = newApiKey("quiet");
-    const { noisy, noisyDenied } = await quickly("noisy", async (noisy) => {
-      await callSequentially(noisy, CAPACITY);
-      return { noisy, noisyDenied: await limiter.allow(noisy) };
-    });
-    expect(noisyDenied.allowed, "the noisy key spent its 5 tokens: its 6th call must be denied").toBe(false);
-
+    const noisy = uid("noisy");
+    const quiet = uid("quiet");
+    await checkedAllow(noisy, CAPACITY, { what: "the noisy key spends its whole bucket" });
+    const noisyBefore = await readBucket(noisy);
+    const { decision } = await checkedAllow(quiet, 1, { what: "another key, right after the noisy one" });
     expect(
-      await limiter.allow(quiet),
+      decision,
       "another API key must not be affected by the noisy one: its first call is allowed with 4 left",
     ).toEqual({ allowed: true, remaining: CAPACITY - 1, retryAfterMs: 0 });
-    const [noisyBucket, quietBucket] = await Promise.all([readBucket(noisy), readBucket(quiet)]);
-    expect(noisyBucket?.tokens, `${bucketKey(noisy)} must be nearly empty`).toBeLessThan(1);
     expect(
-      quietBucket?.tokens,
-      `${bucketKey(quiet)} must be a separate bucket holding about 4 tokens`,
-    ).toBeGreaterThanOrEqual(CAPACITY - 1);
+      (await readBucket(noisy))?.raw,
+      `a call for ${quiet} must leave ${bucketKey(noisy)} alone: each API key has its own bucket`,
+    ).toEqual(noisyBefore?.raw);
+    const again = await checkedAllow(noisy, CAPACITY, { what: "the noisy key again" });
+    expect(
+      again.decision.allowed,
+      "the noisy key's empty bucket must not have been refilled by the quiet key",
+    ).toBe(false);
+  });
+
+  it("remaining is floor(tokens) and retryAfterMs is ceil((cost - tokens) * 1000 / 2), fractions of a token included", async () => {
+    // Fractions kept 0.0001 away from whole numbers, so rounding mistakes show whatever the timing.
+    const allowedKey = uid("fraction");
+    await seedBucket(allowedKey, 3.6001, 0);
+    await checkedAllow(allowedKey, 1, { what: "on a bucket holding 3.6001 tokens" });
+    const lowKey = uid("fraction");
+    await seedBucket(lowKey, 1.5501, 0);
+    await checkedAllow(lowKey, 1, { what: "on a bucket holding 1.5501 tokens" });
+    const deniedKey = uid("fraction");
+    await seedBucket(deniedKey, 0.6001, 0);
+    const { decision } = await checkedAllow(deniedKey, CAPACITY, {
+      what: "on a bucket holding 0.6001 tokens",
+    });
+    expect(decision.allowed, `allow(key, ${CAPACITY}) on a bucket of about 0.6 tokens must be denied`).toBe(
+      false,
+    );
+  });
+
+  it("a denied call also writes `tokens` and `ts` back", async () => {
+    const apiKey = uid("denied-write");
+    await seedBucket(apiKey, 0.2001, 300);
+    const { decision } = await checkedAllow(apiKey, CAPACITY, {
+      what: "on a bucket that held 0.2001 tokens 300 ms ago",
+    });
+    expect(decision.allowed, `a bucket of under 1 token cannot cover a cost of ${CAPACITY}`).toBe(false);
   });
 });
 
 task(2, "Refill over time with Redis's clock, capped at capacity", () => {
   it("an emptied bucket earns a token back after about 500 ms", async () => {
-    const apiKey = newApiKey("refill");
+    const apiKey = uid("refill");
     const started = Date.now();
-    await callSequentially(apiKey, CAPACITY);
+    await checkedAllow(apiKey, CAPACITY, { what: "empties a new bucket" });
     const deadline = started + 2_500;
     let firstAllowed: { decision: Decision; at: number } | undefined;
     while (!firstAllowed && Date.now() < deadline) {
-      const decision = await limiter.allow(apiKey);
+      const decision = expectDecision(await settle(limiter.allow(apiKey)), `allow("${apiKey}")`);
       if (decision.allowed) firstAllowed = { decision, at: Date.now() };
       else await sleep(Math.min(50, Math.max(1, decision.retryAfterMs)));
     }
@@ -251,104 +204,155 @@ task(2, "Refill over time with Redis's clock, capped at capacity", () => {
   });
 
   it("an instance whose clock runs 60 s ahead does not refill early: the clock is Redis's", async () => {
-    const skewed = (
-      await startLearner({ NODE_OPTIONS: clockSkewOption(CLOCK_SKEW_MS) })
-    ).module<RateLimiter>();
-    await skewed.allow(newApiKey("warmup"));
-    const { drained, onSkewed } = await quickly("skew", async (apiKey) => ({
-      drained: await callSequentially(apiKey, CAPACITY),
-      onSkewed: await skewed.allow(apiKey),
-    }));
-    expect(admitted(drained), "the first instance must admit a burst of 5 on a new key").toBe(CAPACITY);
+    const skewed = await startSecondInstance({ NODE_OPTIONS: clockSkewOption(CLOCK_SKEW_MS) });
+    await skewed.allow(uid("warm-up"));
+    const apiKey = uid("skew");
+    const { after: emptied } = await checkedAllow(apiKey, CAPACITY, {
+      what: "the first instance empties a new bucket",
+    });
+    const outcome = await settle(skewed.allow(apiKey, CAPACITY));
+    const answeredAt = await redisNowMs();
+    const decision = expectDecision(
+      outcome,
+      `allow("${apiKey}", ${CAPACITY}) on an instance whose clock runs ${CLOCK_SKEW_MS / 1000} s ahead`,
+    );
+    // An empty bucket needs BUCKET_TTL_MS to hold 5 tokens again; only a very slow machine gets there.
+    if (answeredAt - emptied.ts < BUCKET_TTL_MS)
+      expect(
+        decision.allowed,
+        `right after one instance emptied the bucket, a second instance whose clock runs ${CLOCK_SKEW_MS / 1000} s ` +
+          `ahead (servers' clocks drift) was allowed ${CAPACITY} tokens: it measured the refill with its own clock ` +
+          "(Date.now()). Take `now` from Redis TIME, so every instance measures time the same way",
+      ).toBe(false);
+    const bucket = await readBucket(apiKey);
     expect(
-      onSkewed.allowed,
-      `right after one instance emptied the bucket, a second instance whose clock runs ${CLOCK_SKEW_MS / 1000} s ` +
-        "ahead (servers' clocks drift) was allowed: it measured the refill with its own clock (Date.now()). " +
-        "Take `now` from Redis TIME inside the script, so every instance measures time the same way",
-    ).toBe(false);
+      bucket !== undefined && Math.abs(bucket.ts - answeredAt) < CLOCK_SKEW_MS / 2,
+      `after the call on the skewed instance \`ts\` is ${bucket?.raw.ts}, while Redis's clock reads ${answeredAt}: ` +
+        "`ts` must come from Redis TIME, never from the API server's Date.now()",
+    ).toBe(true);
   });
 
-  it("refill continues from the stored `ts`: a bucket emptied 1 s ago holds 2 tokens", async () => {
-    const { decisions } = await quickly("resume", async (apiKey) => {
-      await seedBucket(apiKey, 0, 1_000);
-      return { decisions: await callSequentially(apiKey, 3) };
-    });
+  it("refill continues from the stored `tokens` and `ts`: min(5, tokens + (now - ts) * 2 / 1000)", async () => {
+    const apiKey = uid("resume");
+    await seedBucket(apiKey, 0.3001, 700);
+    await checkedAllow(apiKey, 1, { what: "on a bucket that held 0.3001 tokens 700 ms ago" });
+    await checkedAllow(apiKey, 1, { what: "right after" });
+
+    const emptied = uid("resume");
+    await seedBucket(emptied, 0.0001, 1_000);
+    const { decision } = await checkedAllow(emptied, 2, { what: "on a bucket emptied 1 s ago" });
     expect(
-      decisions.map((decision) => decision.allowed),
-      `the hash said tokens=0 at ts = Redis time - 1000 ms, so 2 tokens have been earned since: allow, allow, deny. ` +
-        `Read \`ts\` as Redis server milliseconds and refill from it`,
-    ).toEqual([true, true, false]);
+      decision.allowed,
+      "a bucket emptied 1 s ago has earned 2 tokens since: allow(key, 2) must be allowed. Read `ts` as Redis " +
+        "server milliseconds and refill from it",
+    ).toBe(true);
+    await checkedAllow(emptied, CAPACITY, { what: "right after spending the 2 refilled tokens" });
   });
 
   it("an idle bucket never holds more than the capacity of 5", async () => {
-    const { decisions } = await quickly("idle", async (apiKey) => {
-      // 4 tokens, 2 s ago: 4 more were earned since, but a bucket holds at most 5.
-      await seedBucket(apiKey, 4, 2_000);
-      return { decisions: await callSequentially(apiKey, 8) };
-    });
+    const apiKey = uid("idle");
+    // 4 tokens, 2 s ago: 4 more were earned since, but a bucket holds at most 5.
+    await seedBucket(apiKey, 4, 2_000);
+    const first = await checkedAllow(apiKey, 1, { what: "on a bucket that held 4 tokens 2 s ago" });
     expect(
-      decisions[0]?.remaining,
+      first.decision.remaining,
       "the refilled bucket must be capped at 5 before spending, so the first call leaves 4: use min(capacity, tokens + refill)",
     ).toBe(CAPACITY - 1);
+    const rest = await checkedAllow(apiKey, CAPACITY, { what: "with about 4 tokens left" });
     expect(
-      admitted(decisions),
-      `after idling, a client must get a burst of at most ${CAPACITY}, not the ${admitted(decisions)} it got: ` +
-        "cap the refilled tokens at the capacity",
-    ).toBe(CAPACITY);
+      rest.decision.allowed,
+      `after idling, a client must get a burst of at most ${CAPACITY}: cap the refilled tokens at the capacity`,
+    ).toBe(false);
   });
 });
 
 task(3, "Let idle buckets expire", () => {
   it("every call, allowed or denied, leaves the key with a TTL of about 2500 ms", async () => {
-    const apiKey = newApiKey("ttl");
+    const apiKey = uid("ttl");
     for (let call = 1; call <= CAPACITY + 2; call++) {
-      const decision = await limiter.allow(apiKey);
+      // Calls 6 and 7 ask for the whole capacity of an emptied bucket: they are denied.
+      const cost = call <= CAPACITY ? 1 : CAPACITY;
+      // Before every later call the grader removes the TTL, to see that this call sets it again.
+      if (call > 1) await redis().persist(bucketKey(apiKey));
+      const decision = expectDecision(
+        await settle(limiter.allow(apiKey, cost)),
+        `allow("${apiKey}", ${cost})`,
+      );
       const pttl = await redis().pttl(bucketKey(apiKey));
+      const verdict = decision.allowed ? "allowed" : "denied";
       expect(
         pttl,
-        `after call ${call} (${decision.allowed ? "allowed" : "denied"}) ${bucketKey(apiKey)} has PTTL ${pttl}: ` +
-          `-1 means no TTL, so buckets of API keys never seen again stay in Redis forever; set it to ${BUCKET_TTL_MS} ms ` +
-          "in the same atomic step as the write",
+        pttl === -2
+          ? `after call ${call} (${verdict}) ${bucketKey(apiKey)} does not exist: every call writes the bucket back`
+          : pttl === -1 && call === 1
+            ? `after call 1 ${bucketKey(apiKey)} has no TTL (PTTL -1), so buckets of API keys never seen again stay ` +
+              `in Redis forever: set it to ${BUCKET_TTL_MS} ms in the same atomic step as the write (PEXPIRE)`
+            : pttl === -1
+              ? `the grader removed the TTL of ${bucketKey(apiKey)} before call ${call} (${verdict}) and the call did ` +
+                `not set it again (PTTL -1): every call, allowed or denied, must set the TTL to ${BUCKET_TTL_MS} ms, ` +
+                "not only the call that creates the bucket"
+              : `after call ${call} (${verdict}) ${bucketKey(apiKey)} has PTTL ${pttl}: the TTL must be set to ` +
+                `${BUCKET_TTL_MS} ms on every call`,
       ).toBeGreaterThan(BUCKET_TTL_MS - 1_000);
       expect(
         pttl,
-        `the TTL must be the ${BUCKET_TTL_MS} ms an empty bucket takes to refill, not more (PEXPIRE, not EXPIRE in seconds)`,
+        `after call ${call} the PTTL is ${pttl}: the TTL must be the ${BUCKET_TTL_MS} ms an empty bucket takes to ` +
+          "refill, not more (PEXPIRE in milliseconds, not EXPIRE in whole seconds)",
       ).toBeLessThanOrEqual(BUCKET_TTL_MS);
     }
   });
 
   it("an idle bucket disappears from Redis, and the key then starts full again", async () => {
-    const apiKey = newApiKey("expire");
-    await callSequentially(apiKey, CAPACITY);
-    const deadline = Date.now() + BUCKET_TTL_MS + 2_000;
-    let exists = await redis().exists(bucketKey(apiKey));
-    while (exists === 1 && Date.now() < deadline) {
-      await sleep(100);
-      exists = await redis().exists(bucketKey(apiKey));
-    }
+    const apiKey = uid("expire");
+    await checkedAllow(apiKey, CAPACITY, { what: "empties a new bucket" });
+    const lastWrite = (await readBucket(apiKey))?.raw;
+    let changedWhileIdle: Record<string, string> | undefined;
+    const gone = await waitFor(
+      async () => {
+        const now = await redis().hgetall(bucketKey(apiKey));
+        if (Object.keys(now).length === 0) return true;
+        if (JSON.stringify(now) !== JSON.stringify(lastWrite)) changedWhileIdle ??= now;
+        return false;
+      },
+      BUCKET_TTL_MS + 2_000,
+      100,
+    );
     expect(
-      exists,
-      `${bucketKey(apiKey)} was still in Redis ${BUCKET_TTL_MS + 2_000} ms after its last call: set a TTL`,
-    ).toBe(0);
+      changedWhileIdle,
+      `${bucketKey(apiKey)} changed from ${JSON.stringify(lastWrite)} to ${JSON.stringify(changedWhileIdle)} while ` +
+        "nobody called allow(): no timers or background jobs, refill on the next call from `ts`",
+    ).toBeUndefined();
     expect(
-      await limiter.allow(apiKey),
-      "once the bucket has expired, the key is treated as a full bucket again",
-    ).toEqual({ allowed: true, remaining: CAPACITY - 1, retryAfterMs: 0 });
+      gone,
+      `${bucketKey(apiKey)} was still in Redis ${BUCKET_TTL_MS + 2_000} ms after its last call: set a TTL of ` +
+        `${BUCKET_TTL_MS} ms`,
+    ).toBe(true);
+    const { decision } = await checkedAllow(apiKey, 1, { what: "after the bucket expired" });
+    expect(decision, "once the bucket has expired, the key is treated as a full bucket again").toEqual({
+      allowed: true,
+      remaining: CAPACITY - 1,
+      retryAfterMs: 0,
+    });
   });
 });
 
 task(4, "Admit exactly the capacity under concurrency, across instances", () => {
+  const atomicHint =
+    "Read, refill, spend and write in one atomic step: a Lua script, or a WATCH/MULTI loop in which every call " +
+    "has a connection of its own (WATCH belongs to a connection) and WATCHes before it reads";
+
   it(`${BURST} concurrent calls split across two instances of the API admit exactly 5`, async () => {
-    const second = (await startLearner({ INSTANCE: "b" })).module<RateLimiter>();
+    const other = await second();
     // Open every connection first (both instances' Redis connections, the HTTP sockets to both), so the
     // burst below arrives as one tight burst, the way a traffic spike does.
-    await Promise.all([warmUp(limiter, BURST / 2), warmUp(second, BURST / 2)]);
+    await Promise.all([warmUp(limiter, BURST / 2), warmUp(other, BURST / 2)]);
 
-    const apiKey = newApiKey("shared");
+    const apiKey = uid("shared");
     const started = Date.now();
     await pauseWrites();
-    const decisions = await Promise.all(
-      Array.from({ length: BURST }, (_, i) => (i % 2 === 0 ? limiter : second).allow(apiKey)),
+    const decisions = await decideAll(
+      Array.from({ length: BURST }, (_, i) => (i % 2 === 0 ? limiter : other).allow(apiKey)),
+      "concurrent calls",
     );
     const elapsed = Date.now() - started;
     const refilled = Math.floor(elapsed / MS_PER_TOKEN);
@@ -359,8 +363,8 @@ task(4, "Admit exactly the capacity under concurrency, across instances", () => 
       `${allowed} of ${BURST} concurrent calls from two instances were admitted by a bucket of ${CAPACITY}` +
         (refilled ? ` (+${refilled} refilled during the ${elapsed} ms burst)` : "") +
         `. The grader held Redis writes for ${WRITE_PAUSE_MS} ms while the calls arrived, as a slow network would: ` +
-        "a limiter that reads the bucket and writes it back in separate round trips lets every call in that window " +
-        "spend the same tokens. Read, refill, spend and write in one atomic step (a Lua script)",
+        "calls that read the bucket before another call's write lands all spend the same tokens. " +
+        atomicHint,
     ).toBeLessThanOrEqual(CAPACITY + refilled);
     expect(
       allowed,
@@ -371,11 +375,14 @@ task(4, "Admit exactly the capacity under concurrency, across instances", () => 
   });
 
   it("30 concurrent calls of cost 2 on one instance never overdraw the bucket", async () => {
-    const apiKey = newApiKey("overdraw");
+    const apiKey = uid("overdraw");
     await warmUp(limiter, 30);
     const started = Date.now();
     await pauseWrites();
-    const decisions = await Promise.all(Array.from({ length: 30 }, () => limiter.allow(apiKey, 2)));
+    const decisions = await decideAll(
+      Array.from({ length: 30 }, () => limiter.allow(apiKey, 2)),
+      "concurrent calls of cost 2",
+    );
     const elapsed = Date.now() - started;
     const spendable = CAPACITY + Math.floor(elapsed / MS_PER_TOKEN);
     const allowed = admitted(decisions);
@@ -383,43 +390,97 @@ task(4, "Admit exactly the capacity under concurrency, across instances", () => 
       allowed * 2,
       `${allowed} calls of cost 2 were admitted, spending ${allowed * 2} tokens from a bucket that had at most ` +
         `${spendable}. The grader held Redis writes for ${WRITE_PAUSE_MS} ms while the calls arrived: concurrent ` +
-        "calls inside one process interleave too, so the check and the spend must be one atomic step in Redis",
+        `calls inside one process interleave too. ${atomicHint}`,
     ).toBeLessThanOrEqual(spendable);
     expect(allowed, "a full bucket of 5 must admit at least 2 calls of cost 2").toBeGreaterThanOrEqual(2);
+  });
+
+  it("5 concurrent calls on a full bucket, all read before any write lands, are all admitted", async () => {
+    const other = await second();
+    await Promise.all([warmUp(limiter, 3), warmUp(other, 3)]);
+    const apiKey = uid("all-fit");
+    const decisions = await whileWritesHeld(
+      Array.from({ length: CAPACITY }, (_, i) => () => settle((i % 2 === 0 ? limiter : other).allow(apiKey))),
+    );
+    const failed = decisions.filter((outcome) => outcome.error);
+    expect(
+      failed[0]?.error?.message,
+      `${failed.length} of ${CAPACITY} concurrent calls threw instead of returning a decision: a call whose ` +
+        "transaction lost a race must try again",
+    ).toBeUndefined();
+    const allowed = admitted(decisions.map((outcome) => outcome.value as Decision));
+    expect(
+      allowed,
+      `only ${allowed} of ${CAPACITY} concurrent calls on a full bucket of ${CAPACITY} were admitted: there was a ` +
+        "token for every one of them. The grader let every call read the bucket before any write went through; " +
+        "with WATCH/MULTI, the EXEC of all but one of them then fails (null reply): that call must start over " +
+        "(WATCH, read, decide, EXEC again), not answer denied",
+    ).toBe(CAPACITY);
   });
 });
 
 task(5, "Reject invalid input", () => {
-  it("rejects a cost of 0, -1, 1.5 or more than the capacity, without touching Redis", async () => {
-    const apiKey = newApiKey("badcost");
-    for (const cost of [0, -1, 1.5, CAPACITY + 1, Number.NaN]) {
-      await expect(
-        limiter.allow(apiKey, cost),
-        `allow(key, ${cost}) must throw: cost is an integer from 1 to ${CAPACITY}. A cost of 0 or less would ` +
-          `let a caller mint tokens, and more than ${CAPACITY} can never be satisfied`,
-      ).rejects.toThrow();
-    }
+  it('rejects a cost of 0, -1, 1.5, 6, NaN, Infinity or "2", without touching Redis', async () => {
+    const apiKey = uid("badcost");
+    const badCosts: unknown[] = [0, -1, 1.5, CAPACITY + 1, Number.NaN, Number.POSITIVE_INFINITY, "2"];
+    const accepted: string[] = [];
+    const sent = await commandsSentDuring(async () => {
+      for (const cost of badCosts) {
+        const outcome = await settle(limiter.allow(apiKey, cost));
+        if (!outcome.error) accepted.push(JSON.stringify(cost) ?? String(cost));
+      }
+    });
+    expect(
+      accepted,
+      `allow(key, cost) must throw for these costs: cost is a number that is an integer from 1 to ${CAPACITY}. ` +
+        `A cost of 0 or less would let a caller mint tokens, more than ${CAPACITY} can never be satisfied, and a ` +
+        "string is not a number even when it reads like one (do not convert it)",
+    ).toEqual([]);
+    expect(
+      sent,
+      "allow() with an invalid cost threw, but only after sending these commands to Redis: check the arguments " +
+        "first, before any Redis call",
+    ).toEqual([]);
     expect(
       await redis().exists(bucketKey(apiKey)),
       "invalid calls must be rejected before anything is written to Redis",
     ).toBe(0);
+    const { decision } = await checkedAllow(apiKey, 1, { what: "after the rejected calls" });
     expect(
-      await limiter.allow(apiKey),
+      decision,
       "after the rejected calls the key is untouched: a valid call sees a full bucket",
-    ).toEqual({ allowed: true, remaining: CAPACITY - 1, retryAfterMs: 0 });
+    ).toEqual({
+      allowed: true,
+      remaining: CAPACITY - 1,
+      retryAfterMs: 0,
+    });
   });
 
-  it("rejects an empty API key", async () => {
-    await expect(
-      limiter.allow(""),
-      'allow("") must throw: an empty API key would share the bucket `ratelimit:` with every other keyless caller',
-    ).rejects.toThrow();
+  it("rejects an API key that is empty or not a string, without touching Redis", async () => {
+    const numericKey = 100_000 + Math.floor(Math.random() * 900_000);
+    const accepted: string[] = [];
+    const sent = await commandsSentDuring(async () => {
+      for (const apiKey of ["", numericKey]) {
+        const outcome = await settle(limiter.allow(apiKey));
+        if (!outcome.error) accepted.push(JSON.stringify(apiKey));
+      }
+    });
     expect(
-      await redis().exists("ratelimit:"),
-      'no bucket may be created for the empty key "ratelimit:"',
+      accepted,
+      "allow(apiKey) must throw when apiKey is not a non-empty string: an empty key would share the bucket " +
+        "`ratelimit:` with every other keyless caller, and a number is not a string (check typeof, not truthiness)",
+    ).toEqual([]);
+    expect(
+      sent,
+      "allow() with an invalid apiKey threw, but only after sending these commands to Redis: check the " +
+        "arguments first, before any Redis call",
+    ).toEqual([]);
+    expect(
+      await redis().exists("ratelimit:", `ratelimit:${numericKey}`),
+      `no bucket may be created for an invalid key ("ratelimit:" or "ratelimit:${numericKey}")`,
     ).toBe(0);
-    const apiKey = newApiKey("valid");
-    expect(await limiter.allow(apiKey), "a valid key is still allowed").toEqual({
+    const { decision } = await checkedAllow(uid("valid"), 1, { what: "a valid key" });
+    expect(decision, "a valid key is still allowed").toEqual({
       allowed: true,
       remaining: CAPACITY - 1,
       retryAfterMs: 0,
