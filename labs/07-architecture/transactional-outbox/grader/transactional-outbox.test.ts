@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Admin, type Consumer, ConfigResourceTypes } from "kafkajs";
-import { kafka, learner, postgres, startLearner, task } from "@backend-labs/graders";
+import { kafka, learner, lockWaiters, postgres, startLearner, task } from "@backend-labs/graders";
 
 interface NewOrder {
   orderId: string;
@@ -190,18 +190,17 @@ async function waitUntilPublished(orderIds: string[], timeoutMs: number): Promis
   }, timeoutMs);
 }
 
-/** The broker refuses every write to the topic: no record batch fits in one byte. */
-async function refuseWrites(refuse: boolean): Promise<void> {
+/** Replaces the topic's config overrides with these (none: the broker's defaults). */
+async function setTopicConfig(configEntries: { name: string; value: string }[]): Promise<void> {
   await admin.alterConfigs({
     validateOnly: false,
-    resources: [
-      {
-        type: ConfigResourceTypes.TOPIC,
-        name: TOPIC,
-        configEntries: refuse ? [{ name: "max.message.bytes", value: "1" }] : [],
-      },
-    ],
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: TOPIC, configEntries }],
   });
+}
+
+/** The broker refuses every write to the topic: no record batch fits in one byte. */
+async function refuseWrites(refuse: boolean): Promise<void> {
+  await setTopicConfig(refuse ? [{ name: "max.message.bytes", value: "1" }] : []);
 }
 
 /** How many other sessions are waiting on a lock (held by the grader). */
@@ -342,6 +341,72 @@ task(1, "Write the order and its event in one transaction", () => {
       `placing ${existing.orderId} a second time failed, so the topic may only hold its first OrderPlaced (500 cents)`,
     ).toEqual([existing]);
   });
+
+  it("placeOrder and cancelOrder reject malformed input and write nothing", async () => {
+    const customerId = await createCustomer("input");
+    const numericId = Number.parseInt(run, 16);
+    const good = { orderId: orderIdFor("input", 1), customerId, amountCents: 100 };
+    const bad: { why: string; order: Record<string, unknown>; orderId: string }[] = [
+      { why: 'an empty orderId ""', order: { ...good, orderId: "" }, orderId: "" },
+      { why: "a number as orderId", order: { ...good, orderId: numericId }, orderId: String(numericId) },
+      {
+        why: 'an empty customerId ""',
+        order: { ...good, orderId: orderIdFor("input", 2), customerId: "" },
+        orderId: orderIdFor("input", 2),
+      },
+      ...([0, 12.5, Number.NaN, Number.POSITIVE_INFINITY, "100", " 7", "0x10", undefined] as unknown[]).map(
+        (amountCents, n) => ({
+          why: `amountCents ${typeof amountCents === "string" ? JSON.stringify(amountCents) : String(amountCents)}`,
+          order: { ...good, orderId: orderIdFor("input", 10 + n), amountCents },
+          orderId: orderIdFor("input", 10 + n),
+        }),
+      ),
+    ];
+    const accepted: string[] = [];
+    for (const { why, order } of bad) {
+      const outcome = await app.placeOrder(order as unknown as NewOrder).then(
+        () => "resolved",
+        () => "rejected",
+      );
+      if (outcome === "resolved") accepted.push(why);
+    }
+    expect(
+      accepted,
+      "placeOrder must reject an orderId or customerId that is not a non-empty string and an amountCents that " +
+        "is not a positive integer (a number, not a string Postgres would happily convert): validate before you write",
+    ).toEqual([]);
+
+    const ids = bad.map((entry) => entry.orderId);
+    const { rows: orders } = await postgres().query<{ id: string }>(
+      "select id from orders where id = any($1)",
+      [ids],
+    );
+    expect(
+      {
+        orders: orders.map((row) => row.id),
+        outbox: (await outboxRows(ids)).map((row) => `${row.aggregate_id} ${row.event_type}`),
+      },
+      "a rejected placeOrder must leave no order and no outbox row behind",
+    ).toEqual({ orders: [], outbox: [] });
+
+    await app.placeOrder(good);
+    const cancelAccepted: string[] = [];
+    for (const [why, orderId] of [
+      ['an empty orderId ""', ""],
+      ["a number as orderId", numericId],
+    ] as const) {
+      const outcome = await app.cancelOrder(orderId as unknown as string).then(
+        () => "resolved",
+        () => "rejected",
+      );
+      if (outcome === "resolved") cancelAccepted.push(why);
+    }
+    expect(cancelAccepted, "cancelOrder must reject an orderId that is not a non-empty string").toEqual([]);
+    expect(
+      (await orderRow(good.orderId))?.status,
+      "a rejected cancelOrder must leave the placed order alone",
+    ).toBe("placed");
+  });
 });
 
 task(2, "Relay the outbox to Kafka in order", () => {
@@ -431,6 +496,101 @@ task(2, "Relay the outbox to Kafka in order", () => {
         "skips it forever: read the rows whose published_at is null",
     ).toEqual([]);
   });
+
+  it("after stopRelay nothing more is published, and a second startRelay starts no second relay", async () => {
+    await app.stopRelay();
+    await app.startRelay();
+    await app.startRelay(); // the relay runs: this call must do nothing
+    await app.stopRelay();
+    await app.stopRelay(); // the relay is stopped: this call must do nothing
+    const customerId = await createCustomer("stopped");
+    const order = { orderId: orderIdFor("stopped", 1), customerId, amountCents: 1_500 };
+    await app.placeOrder(order);
+    await sleep(1_500);
+
+    const rows = await outboxRows([order.orderId]);
+    expect(
+      { marked: rows[0]?.published, messages: messagesFor([order.orderId]).map(describeMessage) },
+      "1.5 s after stopRelay() resolved, a relay still published a new row: stopRelay must stop the relay, and a " +
+        "startRelay() while the relay already runs must not start a second one that stopRelay then never stops",
+    ).toEqual({ marked: false, messages: [] });
+
+    await app.startRelay();
+    expect(
+      await waitUntilPublished([order.orderId], 5_000),
+      "startRelay() after stopRelay() must start the relay again: it never published the row placed while it " +
+        "was stopped",
+    ).toBe(true);
+  });
+
+  it("each round publishes at most 100 rows, oldest id first", async () => {
+    await app.stopRelay();
+    // 250 events at once, as after an outage: the relay must work through them 100 at a time, in id order.
+    const ids = Array.from({ length: 250 }, (_, n) => orderIdFor("backlog", n + 1));
+    await postgres().query(
+      `insert into outbox (aggregate_type, aggregate_id, event_type, payload)
+       select 'order', id, 'OrderCancelled', jsonb_build_object('orderId', id)
+         from unnest($1::text[]) with ordinality as backlog (id, n) order by n`,
+      [ids],
+    );
+    await app.startRelay();
+    expect(
+      await waitUntilPublished(ids, 15_000),
+      "the relay did not publish and mark a backlog of 250 rows within 15 s",
+    ).toBe(true);
+
+    // Rows marked by one round share its published_at (now() of the marking transaction).
+    const { rows: rounds } = await postgres().query<{ rows: number }>(
+      `select count(*)::int as rows from outbox where aggregate_id = any($1)
+        group by published_at order by min(id)`,
+      [ids],
+    );
+    expect(
+      rounds.map((round) => round.rows).filter((count) => count > 100),
+      "the relay marked more than 100 rows with one published_at, so one round read them all: read at most 100 " +
+        "rows per round (LIMIT 100) and let the next round take the rest",
+    ).toEqual([]);
+    const { rows: backwards } = await postgres().query<{ id: string }>(
+      `select id::text from (
+         select id, published_at < lag(published_at) over (order by id) as earlier
+           from outbox where aggregate_id = any($1)) marked
+        where earlier`,
+      [ids],
+    );
+    expect(
+      backwards.map((row) => row.id),
+      "these rows were published in an earlier round than rows with smaller ids: each round must take the oldest " +
+        "unpublished rows (ORDER BY id)",
+    ).toEqual([]);
+  });
+
+  it("with nothing to publish, the relay looks at the outbox again within 250 ms", async () => {
+    await app.startRelay();
+    // Each measurement: take the table for ourselves, then time how long the relay takes to queue behind
+    // us, i.e. to start its next round. The first one starts at an arbitrary point of the relay's pause.
+    const gaps: number[] = [];
+    const holder = await postgres().connect();
+    try {
+      for (let n = 0; n < 4; n++) {
+        await holder.query("begin");
+        await holder.query("set local lock_timeout = '5s'");
+        await holder.query("lock table outbox in access exclusive mode");
+        const lockedAt = Date.now();
+        const queued = await waitFor(async () => (await lockWaiters()) > 0, 5_000, 10);
+        gaps.push(queued ? Date.now() - lockedAt : Number.POSITIVE_INFINITY);
+        await holder.query("rollback");
+      }
+    } finally {
+      await holder.query("rollback").catch(() => undefined);
+      holder.release();
+    }
+    const [, median] = gaps.slice(1).sort((a, b) => a - b);
+    expect(
+      median,
+      `with an empty outbox the relay paused ${gaps.slice(1).join(", ")} ms between rounds: wait at most 250 ms ` +
+        "(POLL_INTERVAL_MS) before looking again, or new events sit in the outbox for that long",
+    ).toBeLessThan(1_000);
+  });
 });
 
 task(3, "Never lose an event", () => {
@@ -472,6 +632,52 @@ task(3, "Never lose an event", () => {
       (await outboxRows([order.orderId]))[0]?.published,
       "the row must be marked published once the broker acknowledged it",
     ).toBe(true);
+  });
+
+  it("a row committed while the relay is between sending a batch and marking it is published, not just marked", async () => {
+    await app.stopRelay();
+    const customerId = await createCustomer("inflight");
+    const during = { orderId: orderIdFor("inflight", 1), customerId, amountCents: 610 };
+    const sent = { orderId: orderIdFor("inflight", 2), customerId, amountCents: 620 };
+
+    // A slow request: its outbox row takes its id now (smaller than the row of `sent`) but becomes visible
+    // only when it commits, which the grader makes happen while the relay is between sending `sent` and
+    // marking it. SHARE mode lets the relay read (and lock) outbox rows but holds back its UPDATE.
+    const holder = await postgres().connect();
+    let starting: Promise<void> | undefined;
+    try {
+      await holder.query("begin");
+      await holder.query("insert into orders (id, customer_id, amount_cents) values ($1, $2, $3)", [
+        during.orderId,
+        customerId,
+        during.amountCents,
+      ]);
+      await holder.query(
+        `insert into outbox (aggregate_type, aggregate_id, event_type, payload)
+         values ('order', $1, 'OrderPlaced', $2)`,
+        [during.orderId, JSON.stringify(during)],
+      );
+      await app.placeOrder(sent);
+      await holder.query("lock table outbox in share mode");
+      starting = app.startRelay();
+      await waitFor(async () => (await lockWaiters()) > 0, 5_000);
+      await holder.query("commit");
+    } finally {
+      await holder.query("rollback").catch(() => undefined);
+      holder.release();
+    }
+    await starting;
+
+    const ids = [during.orderId, sent.orderId];
+    await waitUntilPublished(ids, 5_000);
+    const rows = await outboxRows(ids);
+    expect(
+      unpublishedIds(rows).map((id) => ({ id, marked: rows.find((row) => row.id === id)?.published })),
+      `the row of ${during.orderId} committed while the relay was between sending an earlier batch and marking ` +
+        "it, and it never reached the topic (marked: true means it was marked published without being sent): " +
+        'mark exactly the rows you sent (WHERE id = ANY(sent ids)), not "every row still unpublished" or ' +
+        '"every row up to the highest id I sent"',
+    ).toEqual([]);
   });
 
   it("a relay killed between sending and marking, then restarted, loses no event and keeps each order's events in order", async () => {
