@@ -1,165 +1,106 @@
-import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
-import { beforeAll, expect, it } from "vitest";
-import { learner, redis, type Remote, startLearner, task } from "@backend-labs/graders";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { redis, type Remote, task } from "@backend-labs/graders";
+import {
+  BURST_PAUSE_MS,
+  CLOCK_SKEW_MS,
+  closeSideRedis,
+  documentKey,
+  expectExpired,
+  expectFreshTtl,
+  expectStaleTokenError,
+  fenceKey,
+  first,
+  inOrderWhileWritesHeld,
+  type Lease,
+  lockKey,
+  type LockService,
+  observeEachWrite,
+  pauseWritesForBurst,
+  rejection,
+  resolved,
+  SHORT_TTL_MS,
+  sideRedis,
+  startSecondInstance,
+  storedDocument,
+  uid,
+  warmUp,
+} from "./helpers.ts";
 
-interface Lease {
-  resource: string;
-  owner: string;
-  token: number;
-}
-
-interface LockService {
-  acquire(resource: string, ttlMs: number): Lease | null;
-  release(lease: Lease): boolean;
-  extend(lease: Lease, ttlMs: number): boolean;
-  writeDocument(name: string, token: number, content: string): void;
-}
-
-/** How far behind the second instance's clock runs, as on a server whose clock drifted. */
-const CLOCK_SKEW_MS = 60_000;
-/** How long the grader holds every Redis write (scripts included) to line concurrent calls up. */
-const WRITE_PAUSE_MS = 300;
-/** A lease short enough to let expire inside a test. */
-const SHORT_TTL_MS = 200;
-/** How long past its TTL a lock key may take to disappear before the grader calls it immortal. */
-const EXPIRY_SLACK_MS = 1_000;
-
-/** The copy the runner started, with an honest clock. */
-const first = learner().module<LockService>();
 /** A second copy of the same code whose clock runs a minute behind. */
 let second: Remote<LockService>;
 
 beforeAll(async () => {
-  const instance = await startLearner({
-    INSTANCE: "second",
-    NODE_OPTIONS: clockSkewOption(-CLOCK_SKEW_MS),
-  });
-  second = instance.module<LockService>();
+  second = await startSecondInstance();
 });
 
-/** A fresh resource name per test, so tests share no keys. */
-const newResource = (label: string): string => `${label}-${randomUUID().slice(0, 8)}`;
-const lockKey = (resource: string): string => `lock:${resource}`;
-const fenceKey = (resource: string): string => `fence:${resource}`;
-const documentKey = (name: string): string => `doc:${name}`;
+afterAll(() => {
+  closeSideRedis();
+});
 
-/**
- * NODE_OPTIONS for a copy of the learner's code whose Date.now() and new Date() run skewMs off. Redis's
- * clock is untouched.
- */
-function clockSkewOption(skewMs: number): string {
-  const preload =
-    `const skewMs = ${skewMs}; const RealDate = Date; const realNow = () => RealDate.now();` +
-    "class SkewedDate extends RealDate {" +
-    "  constructor(...args) { if (args.length === 0) { super(realNow() + skewMs); } else { super(...args); } }" +
-    "  static now() { return realNow() + skewMs; }" +
-    "}" +
-    "globalThis.Date = SkewedDate;";
-  return `--import=data:text/javascript,${encodeURIComponent(preload)}`;
-}
-
-/**
- * Waits for a lease to run out, as a holder stuck in a GC pause would. Resolves false at once when the key
- * has no TTL, and after the TTL plus some slack when it is still there.
- */
-async function waitForExpiry(resource: string, ttlMs: number): Promise<boolean> {
-  const deadline = Date.now() + ttlMs + EXPIRY_SLACK_MS;
-  for (;;) {
-    const pttl = await redis().pttl(lockKey(resource));
-    if (pttl === -2) return true;
-    if (pttl === -1 || Date.now() > deadline) return false;
-    await sleep(Math.min(pttl, 20));
-  }
-}
-
-async function expectExpired(resource: string, ttlMs: number): Promise<void> {
-  expect(
-    await waitForExpiry(resource, ttlMs),
-    `${lockKey(resource)} was taken with ttlMs ${ttlMs} but never expired (PTTL ${await redis().pttl(lockKey(resource))}). ` +
-      "A lock without an expiry stays held forever when its holder crashes: SET it with NX and PX in one command",
-  ).toBe(true);
-}
-
-/**
- * Holds every write (and every script) on Redis for WRITE_PAUSE_MS while reads go on, as a slow link
- * would. Atomic code just waits; code that reads, decides in JavaScript and then writes shows its race.
- */
-async function pauseWrites(): Promise<void> {
-  await redis().call("CLIENT", "PAUSE", String(WRITE_PAUSE_MS), "WRITE");
-}
-
-/** Opens the HTTP sockets and Redis connections a burst will use, so the burst arrives as one. */
-async function warmUp(instances: Remote<LockService>[], calls: number): Promise<void> {
-  await Promise.all(
-    instances.flatMap((instance) =>
-      Array.from({ length: calls }, () => instance.writeDocument(newResource("warmup"), 1, "warm-up")),
-    ),
+/** Takes a lease the test needs to go on, failing with a clear message when there is none. */
+async function leaseOn(instance: Remote<LockService>, resource: string, ttlMs: number): Promise<Lease> {
+  const lease = await instance.acquire(resource, ttlMs);
+  expect(lease, `acquire("${resource}", ${ttlMs}) on a free resource must return a lease, not null`).not.toBe(
+    null,
   );
-}
-
-async function storedDocument(name: string): Promise<Record<string, string>> {
-  return redis().hgetall(documentKey(name));
-}
-
-/** Settles a promise into the error it rejected with, or undefined if it resolved. */
-async function rejection(promise: Promise<unknown>): Promise<Error | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
+  return lease!;
 }
 
 task(1, "Take the lock atomically, with an expiry", () => {
-  it("acquire() stores lock:<resource> = owner with a TTL, and nobody else gets the lock while it is held", async () => {
-    const resource = newResource("held");
-    const lease = await first.acquire(resource, 2_000);
-    expect(lease, `acquire("${resource}", 2000) on a free resource must return a lease, not null`).not.toBe(
-      null,
-    );
-    expect(lease?.resource, "lease.resource must be the resource that was locked").toBe(resource);
+  it("acquire() stores lock:<resource> = owner with a TTL of ttlMs, and nobody else gets the lock while it is held", async () => {
+    const resource = uid("held");
+    const lease = await leaseOn(first, resource, 2_500);
+    expect(lease.resource, "lease.resource must be the resource that was locked").toBe(resource);
     expect(
-      typeof lease?.owner === "string" && lease.owner.length > 0,
-      `lease.owner must be a non-empty string (a random id such as randomUUID()), got ${JSON.stringify(lease?.owner)}`,
+      typeof lease.owner === "string" && lease.owner.length > 0,
+      `lease.owner must be a non-empty string (a random id such as randomUUID()), got ${JSON.stringify(lease.owner)}`,
     ).toBe(true);
     expect(
       await redis().get(lockKey(resource)),
       `${lockKey(resource)} must hold lease.owner: that value is how release() and extend() tell whose lock it is`,
-    ).toBe(lease?.owner);
-    const pttl = await redis().pttl(lockKey(resource));
-    expect(
-      pttl,
-      `${lockKey(resource)} has PTTL ${pttl}; -1 means no expiry, so a holder that crashes keeps the lock forever. ` +
-        "Set it in the same command that takes the lock: SET key owner NX PX ttlMs",
-    ).toBeGreaterThan(1_000);
-    expect(pttl, "the TTL must be ttlMs milliseconds (PX), not seconds (EX)").toBeLessThanOrEqual(2_000);
+    ).toBe(lease.owner);
+    await expectFreshTtl(resource, 2_500, `acquire("${resource}", 2500)`);
 
     expect(
-      await second.acquire(resource, 2_000),
+      await second.acquire(resource, 60_000),
       "the second instance must get null while the first holds the lock",
     ).toBe(null);
     expect(
-      await first.acquire(resource, 2_000),
+      await first.acquire(resource, 60_000),
       "acquiring again from the same instance must also get null: each acquire() is a new holder, the lock is not re-entrant",
     ).toBe(null);
     expect(
       await redis().get(lockKey(resource)),
       "failed acquisitions must leave the holder's lock untouched: use SET ... NX, which only writes a missing key",
-    ).toBe(lease?.owner);
+    ).toBe(lease.owner);
+    const pttl = await redis().pttl(lockKey(resource));
+    expect(
+      pttl,
+      `two failed acquire(..., 60000) calls changed the holder's TTL (PTTL is now ${pttl}): an acquire() that gets ` +
+        "null must change nothing",
+    ).toBeLessThanOrEqual(2_500);
+
+    const skewed = uid("held-skewed");
+    await leaseOn(second, skewed, 2_500);
+    await expectFreshTtl(
+      skewed,
+      2_500,
+      `acquire("${skewed}", 2500) on the instance whose clock runs ${CLOCK_SKEW_MS / 1000} s behind`,
+    );
   });
 
   it("a lease that is never released expires after ttlMs, and then the lock can be taken again", async () => {
-    const resource = newResource("expiry");
-    const crashed = await first.acquire(resource, SHORT_TTL_MS);
+    const resource = uid("expiry");
+    await leaseOn(first, resource, SHORT_TTL_MS);
+    const pttl = await redis().pttl(lockKey(resource));
     expect(
-      crashed,
-      `acquire("${resource}", ${SHORT_TTL_MS}) on a free resource must return a lease`,
-    ).not.toBe(null);
+      pttl,
+      `right after acquire("${resource}", ${SHORT_TTL_MS}) ${lockKey(resource)} has PTTL ${pttl}, more than ` +
+        `${SHORT_TTL_MS}: the TTL is ttlMs milliseconds (PX ttlMs), not seconds (EX), and not rounded up to a second`,
+    ).toBeLessThanOrEqual(SHORT_TTL_MS);
     // The holder "crashes": it never calls release().
     await expectExpired(resource, SHORT_TTL_MS);
-    const next = await second.acquire(resource, 1_000);
+    const next = await second.acquire(resource, 5_000);
     expect(next, "once the crashed holder's lease expired, the second instance must get the lock").not.toBe(
       null,
     );
@@ -169,18 +110,45 @@ task(1, "Take the lock atomically, with an expiry", () => {
     ).toBe(next?.owner);
   });
 
-  it("16 concurrent acquire() calls from two instances while Redis holds writes: exactly one gets the lease", async () => {
-    await warmUp([first, second], 8);
-    const resource = newResource("race");
-    await pauseWrites();
-    const leases = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? first : second).acquire(resource, 5_000)),
-    );
+  it("two acquire() calls from two instances, both checked while Redis holds writes: exactly one gets the lease", async () => {
+    await warmUp([first, second], 1);
+    const resource = uid("pair");
+    const [a, b] = await inOrderWhileWritesHeld<[Lease | null, Lease | null]>([
+      () => first.acquire(resource, 5_000),
+      () => second.acquire(resource, 5_000),
+    ]);
+    const leases = [resolved(a, "acquire() on the first instance"), resolved(b, "acquire() on the second")];
     const winners = leases.filter((lease) => lease !== null);
     expect(
       winners.length,
+      `${winners.length} of 2 acquire() calls got a lease. The grader held Redis writes until both calls had ` +
+        "looked at the lock: code that checks the key (GET, EXISTS) and then writes it with SET in another round " +
+        "trip lets both see a free lock. Take it in one atomic command (SET ... NX PX) or one Lua script",
+    ).toBe(1);
+    expect(
+      await redis().get(lockKey(resource)),
+      `${lockKey(resource)} must hold the owner of the one lease that was handed out`,
+    ).toBe(winners[0]?.owner);
+  });
+
+  it("16 concurrent acquire() calls from two instances while Redis holds writes: exactly one gets the lease", async () => {
+    await warmUp([first, second], 8);
+    const resource = uid("race");
+    await pauseWritesForBurst();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? first : second).acquire(resource, 5_000)),
+    );
+    const errors = outcomes
+      .filter((outcome) => outcome.status === "rejected")
+      .map((outcome) => String((outcome.reason as Error).message));
+    expect(errors, "concurrent acquire() calls must return a lease or null, not throw").toEqual([]);
+    const winners = outcomes
+      .map((outcome) => (outcome.status === "fulfilled" ? outcome.value : null))
+      .filter((lease) => lease !== null);
+    expect(
+      winners.length,
       `${winners.length} of 16 concurrent acquire() calls got a lease. The grader held Redis writes for ` +
-        `${WRITE_PAUSE_MS} ms while they arrived: code that checks the key with GET and then writes it with SET ` +
+        `${BURST_PAUSE_MS} ms while they arrived: code that checks the key with GET and then writes it with SET ` +
         "lets every caller see a free lock. Take it in one atomic command (SET ... NX PX) or one Lua script",
     ).toBe(1);
     expect(
@@ -192,7 +160,7 @@ task(1, "Take the lock atomically, with an expiry", () => {
 
 task(2, "Hand out a fencing token with every lease", () => {
   it("tokens start at 1 and strictly increase with every acquisition, on both instances and after expiry", async () => {
-    const resource = newResource("tokens");
+    const resource = uid("tokens");
     const tokens: number[] = [];
     for (let round = 0; round < 6; round++) {
       // Alternate instances; each lease expires before the next acquisition.
@@ -230,9 +198,9 @@ task(2, "Hand out a fencing token with every lease", () => {
   });
 
   it("a failed acquisition draws no token, and every resource counts on its own", async () => {
-    const resource = newResource("counted");
-    const other = newResource("counted-other");
-    const holder = await first.acquire(resource, 5_000);
+    const resource = uid("counted");
+    const other = uid("counted-other");
+    const holder = await leaseOn(first, resource, 5_000);
     for (let attempt = 0; attempt < 3; attempt++) {
       expect(await second.acquire(resource, 5_000), "the resource is held: acquire() must return null").toBe(
         null,
@@ -241,23 +209,49 @@ task(2, "Hand out a fencing token with every lease", () => {
     expect(
       await redis().get(fenceKey(resource)),
       `after one successful and three failed acquisitions ${fenceKey(resource)} must be 1: only a lease that was ` +
-        "handed out draws a token, so take the lock and draw the token together, in one Lua script",
+        "handed out draws a token, so draw the token only once the lock is yours, in the same atomic step",
     ).toBe("1");
-    expect(holder?.token, "the only lease handed out carries token 1").toBe(1);
-    const otherLease = await second.acquire(other, 5_000);
+    expect(holder.token, "the only lease handed out carries token 1").toBe(1);
+    const otherLease = await leaseOn(second, other, 5_000);
     expect(
-      otherLease?.token,
+      otherLease.token,
       `the first lease on "${other}" must carry token 1: each resource has its own counter, ${fenceKey("<resource>")}`,
     ).toBe(1);
+  });
+
+  it("taking the lock and drawing the token are one atomic step: no moment shows one done without the other", async () => {
+    await warmUp([first], 1);
+    const resource = uid("atomic");
+    const { outcome, seen } = await observeEachWrite(
+      () => first.acquire(resource, 5_000),
+      [lockKey(resource), fenceKey(resource)],
+    );
+    const lease = resolved(outcome, `acquire("${resource}", 5000)`);
+    expect(lease, `acquire("${resource}", 5000) on a free resource must return a lease, not null`).not.toBe(
+      null,
+    );
+    const half = seen.find(([lock, fence]) => (lock === null) !== (fence === null));
+    const state = !half
+      ? "lock and token together"
+      : half[0] === null
+        ? "token drawn, lock still free"
+        : "lock taken, token not drawn yet";
+    expect(
+      state,
+      `the grader let acquire()'s writes through one at a time and read ${lockKey(resource)} and ` +
+        `${fenceKey(resource)} after each: after one of them the lock ${half?.[0] === null ? "was still free" : "was taken"} ` +
+        `but ${fenceKey(resource)} ${half?.[1] === null ? "had not been incremented yet" : "was already incremented"}. ` +
+        "A holder that stalls between the two steps (a GC pause) while its lease runs out draws its token after " +
+        "a later holder and ends up with the larger one. Take the lock and INCR the counter in one atomic step: " +
+        "one Lua script, or one MULTI/EXEC transaction guarded by WATCH",
+    ).toBe("lock and token together");
   });
 });
 
 task(3, "Release and extend only your own lease", () => {
   it("release() deletes your lock and returns true; releasing it again returns false", async () => {
-    const resource = newResource("release");
-    const lease = await first.acquire(resource, 5_000);
-    expect(lease, "acquire() on a free resource must return a lease").not.toBe(null);
-    if (!lease) return;
+    const resource = uid("release");
+    const lease = await leaseOn(first, resource, 5_000);
     expect(
       await first.release(lease),
       "release() of a lease that still holds the lock must return true",
@@ -276,34 +270,33 @@ task(3, "Release and extend only your own lease", () => {
     ).not.toBe(null);
   });
 
-  it("extend() resets your lease's expiry to ttlMs from now", async () => {
-    const resource = newResource("extend");
-    const lease = await first.acquire(resource, 500);
-    expect(lease, "acquire() on a free resource must return a lease").not.toBe(null);
-    if (!lease) return;
-    expect(
-      await first.extend(lease, 5_000),
-      "extend() of a lease that still holds the lock returns true",
-    ).toBe(true);
-    const pttl = await redis().pttl(lockKey(resource));
-    expect(
-      pttl,
-      `after extend(lease, 5000) ${lockKey(resource)} has PTTL ${pttl}: set it to ttlMs from now with PEXPIRE`,
-    ).toBeGreaterThan(4_000);
-    expect(pttl, "the new TTL must be ttlMs milliseconds").toBeLessThanOrEqual(5_000);
-    expect(await redis().get(lockKey(resource)), "extend() must not change the lock's owner").toBe(
-      lease.owner,
-    );
+  it("extend() resets your lease's expiry to ttlMs from now, on either instance", async () => {
+    for (const [name, instance] of [
+      ["the first instance", first],
+      [`the instance whose clock runs ${CLOCK_SKEW_MS / 1000} s behind`, second],
+    ] as const) {
+      const resource = uid("extend");
+      const lease = await leaseOn(instance, resource, 500);
+      expect(
+        await instance.extend(lease, 4_500),
+        `extend() of a lease that still holds the lock returns true (on ${name})`,
+      ).toBe(true);
+      await expectFreshTtl(resource, 4_500, `extend(lease, 4500) on ${name}`);
+      expect(await redis().get(lockKey(resource)), "extend() must not change the lock's owner").toBe(
+        lease.owner,
+      );
+    }
   });
 
   it("a holder whose lease expired cannot release() the lock that now belongs to someone else", async () => {
-    const resource = newResource("stale-release");
-    const stale = await first.acquire(resource, SHORT_TTL_MS);
-    expect(stale, "acquire() on a free resource must return a lease").not.toBe(null);
-    if (!stale) return;
+    const resource = uid("stale-release");
+    const stale = await leaseOn(first, resource, SHORT_TTL_MS);
     await expectExpired(resource, SHORT_TTL_MS);
-    const current = await second.acquire(resource, 5_000);
-    expect(current, "after the first lease expired, the second instance must get the lock").not.toBe(null);
+    const current = await leaseOn(second, resource, 5_000);
+    expect(
+      await redis().get(lockKey(resource)),
+      `the second instance's acquire() returned a lease, but ${lockKey(resource)} does not hold its owner`,
+    ).toBe(current.owner);
 
     expect(
       await first.release(stale),
@@ -312,9 +305,13 @@ task(3, "Release and extend only your own lease", () => {
     expect(
       await redis().get(lockKey(resource)),
       `the expired holder's release() deleted the new holder's lock: ${lockKey(resource)} must still hold ` +
-        "the second lease's owner. Delete only if the value is still yours, and compare and delete in one step " +
-        "(a Lua script): a GET followed by a DEL can still delete a lock taken in between",
-    ).toBe(current?.owner);
+        "the second lease's owner. Delete only if the value is still your lease's owner",
+    ).toBe(current.owner);
+    const pttl = await redis().pttl(lockKey(resource));
+    expect(
+      pttl,
+      `the expired holder's release() changed the new holder's TTL (PTTL ${pttl}): it must leave the lock untouched`,
+    ).toBeGreaterThan(0);
     expect(
       await first.acquire(resource, 5_000),
       "the lock is held by the second instance, so a new acquire() must still get null",
@@ -322,13 +319,14 @@ task(3, "Release and extend only your own lease", () => {
   });
 
   it("a holder whose lease expired cannot extend() the lock that now belongs to someone else", async () => {
-    const resource = newResource("stale-extend");
-    const stale = await first.acquire(resource, SHORT_TTL_MS);
-    expect(stale, "acquire() on a free resource must return a lease").not.toBe(null);
-    if (!stale) return;
+    const resource = uid("stale-extend");
+    const stale = await leaseOn(first, resource, SHORT_TTL_MS);
     await expectExpired(resource, SHORT_TTL_MS);
-    const current = await second.acquire(resource, 2_000);
-    expect(current, "after the first lease expired, the second instance must get the lock").not.toBe(null);
+    const current = await leaseOn(second, resource, 2_000);
+    expect(
+      await redis().get(lockKey(resource)),
+      `the second instance's acquire() returned a lease, but ${lockKey(resource)} does not hold its owner`,
+    ).toBe(current.owner);
 
     expect(
       await first.extend(stale, 60_000),
@@ -338,20 +336,111 @@ task(3, "Release and extend only your own lease", () => {
     expect(
       pttl,
       `the expired holder's extend(lease, 60000) changed the new holder's TTL (PTTL is now ${pttl}). PEXPIRE ` +
-        "only if the lock's value is still your owner id, checked in the same Lua script",
+        "only if the lock's value is still your lease's owner",
     ).toBeLessThanOrEqual(2_000);
     expect(await redis().get(lockKey(resource)), "the lock must still belong to the second lease").toBe(
-      current?.owner,
+      current.owner,
     );
+  });
+
+  it("every acquisition has its own owner: an expired lease cannot release or extend the next lease of the same instance", async () => {
+    const resource = uid("same-instance");
+    const stale = await leaseOn(first, resource, SHORT_TTL_MS);
+    await expectExpired(resource, SHORT_TTL_MS);
+    const current = await leaseOn(first, resource, 3_000);
+    expect(
+      current.owner,
+      "two leases taken one after the other by the same instance got the same owner id: draw a fresh random " +
+        "owner (randomUUID()) in every acquire(), not once per process, or an instance's expired lease can " +
+        "release or extend its next one",
+    ).not.toBe(stale.owner);
+    expect(await first.release(stale), "release() of the expired lease must return false").toBe(false);
+    expect(await first.extend(stale, 60_000), "extend() of the expired lease must return false").toBe(false);
+    expect(
+      await redis().get(lockKey(resource)),
+      "the expired lease's release() or extend() touched the newer lease's lock: it must still hold the newer owner",
+    ).toBe(current.owner);
+    expect(
+      await redis().pttl(lockKey(resource)),
+      "the expired lease's extend() must leave the newer lease's TTL alone",
+    ).toBeLessThanOrEqual(3_000);
+  });
+
+  it("an expired lease stays expired: extend() and release() return false even when nobody took the lock since", async () => {
+    const resource = uid("lapsed");
+    const lease = await leaseOn(first, resource, SHORT_TTL_MS);
+    await expectExpired(resource, SHORT_TTL_MS);
+    expect(
+      await first.extend(lease, 5_000),
+      "extend() of a lease whose lock has expired must return false: the lock no longer holds its owner. " +
+        "Extend only a lock whose value is your owner; never take it again from inside extend()",
+    ).toBe(false);
+    expect(
+      await redis().exists(lockKey(resource)),
+      `extend() of an expired lease re-created ${lockKey(resource)}: the lock must stay free for the next acquire()`,
+    ).toBe(0);
+    expect(await first.release(lease), "release() of an expired lease must return false").toBe(false);
+  });
+
+  it("release() compares and deletes in one atomic step: a lock taken over between the two is left alone", async () => {
+    await warmUp([first], 1);
+    const resource = uid("release-race");
+    const lease = await leaseOn(first, resource, 5_000);
+    const newOwner = `owner-of-a-later-lease-${uid("x")}`;
+    // The grader's write that takes the lock over is held first; the learner's release() is sent next and
+    // sees its own owner, because the takeover has not run yet. Then the held writes run in that order.
+    const [takeover, released] = await inOrderWhileWritesHeld<[unknown, boolean]>([
+      () => sideRedis().set(lockKey(resource), newOwner, "PX", 5_000),
+      () => first.release(lease),
+    ]);
+    resolved(takeover, "the grader's takeover of the lock");
+    const result = resolved(released, "release()");
+    expect(
+      await redis().get(lockKey(resource)),
+      `release() deleted a lock that was no longer its own. The grader let release() read ${lockKey(resource)} ` +
+        "(still its owner), then handed the lock to another holder before release()'s write ran, as when a " +
+        "lease expires and is taken right after the check. Compare and delete in one atomic step: a Lua " +
+        "script, or a MULTI/EXEC transaction guarded by WATCH; a GET followed by a DEL deletes whatever is there",
+    ).toBe(newOwner);
+    expect(
+      result,
+      "release() must return false: when its delete would have run, the lock was someone else's",
+    ).toBe(false);
+  });
+
+  it("extend() compares and extends in one atomic step: a lock taken over between the two keeps its TTL", async () => {
+    await warmUp([first], 1);
+    const resource = uid("extend-race");
+    const lease = await leaseOn(first, resource, 5_000);
+    const newOwner = `owner-of-a-later-lease-${uid("x")}`;
+    const [takeover, extended] = await inOrderWhileWritesHeld<[unknown, boolean]>([
+      () => sideRedis().set(lockKey(resource), newOwner, "PX", 2_000),
+      () => first.extend(lease, 60_000),
+    ]);
+    resolved(takeover, "the grader's takeover of the lock");
+    const result = resolved(extended, "extend()");
+    const pttl = await redis().pttl(lockKey(resource));
+    expect(
+      pttl,
+      `extend(lease, 60000) set the TTL of a lock that was no longer its own (PTTL ${pttl}). The grader let ` +
+        `extend() read ${lockKey(resource)} (still its owner), then handed the lock to another holder with a ` +
+        "2000 ms lease before extend()'s write ran. Compare and extend in one atomic step: a Lua script, or a " +
+        "MULTI/EXEC transaction guarded by WATCH; a GET followed by a PEXPIRE extends whatever is there",
+    ).toBeLessThanOrEqual(2_000);
+    expect(await redis().get(lockKey(resource)), "the lock must still belong to the new holder").toBe(
+      newOwner,
+    );
+    expect(
+      result,
+      "extend() must return false: when its PEXPIRE would have run, the lock was someone else's",
+    ).toBe(false);
   });
 });
 
 task(4, "Fence the storage: reject writes with a stale token", () => {
   it("a holder paused past its lease cannot overwrite the write of the holder that came after it", async () => {
-    const name = newResource("report");
-    const leaseA = await first.acquire(name, SHORT_TTL_MS);
-    expect(leaseA, "acquire() on a free resource must return a lease").not.toBe(null);
-    if (!leaseA) return;
+    const name = uid("report");
+    const leaseA = await leaseOn(first, name, SHORT_TTL_MS);
     expect(
       (await rejection(first.writeDocument(name, leaseA.token, "draft by A")))?.message,
       "the first write to a new document, by the lock's holder, must be accepted",
@@ -365,9 +454,7 @@ task(4, "Fence the storage: reject writes with a stale token", () => {
     // Instance A now stalls (a GC pause, a slow disk, a VM migration) for longer than its lease...
     await expectExpired(name, SHORT_TTL_MS);
     // ...so instance B legitimately takes the lock and writes.
-    const leaseB = await second.acquire(name, 5_000);
-    expect(leaseB, "after A's lease expired, the second instance must get the lock").not.toBe(null);
-    if (!leaseB) return;
+    const leaseB = await leaseOn(second, name, 5_000);
     expect(
       (await rejection(second.writeDocument(name, leaseB.token, "final by B")))?.message,
       `B holds the lock with token ${leaseB.token}, newer than A's token ${leaseA.token}: its write must be ` +
@@ -375,21 +462,19 @@ task(4, "Fence the storage: reject writes with a stale token", () => {
     ).toBe(undefined);
 
     // A wakes up, still believing it holds the lock, and finishes its work.
-    const refused = await rejection(first.writeDocument(name, leaseA.token, "late write by A"));
-    expect(
-      refused?.message,
-      `A's write with token ${leaseA.token} arrived after the document accepted token ${leaseB.token}: the storage ` +
-        'must reject it with an error mentioning "stale token". A lease alone cannot stop a holder that paused ' +
-        "past its TTL; only the storage, comparing tokens, can",
-    ).toMatch(/stale token/i);
+    expectStaleTokenError(
+      await rejection(first.writeDocument(name, leaseA.token, "late write by A")),
+      `A's write with token ${leaseA.token} arrived after the document accepted token ${leaseB.token}. A lease ` +
+        "alone cannot stop a holder that paused past its TTL; only the storage, comparing tokens, can",
+    );
     expect(
       await storedDocument(name),
       `${documentKey(name)} must still hold B's write and B's token: the stale write must change nothing`,
     ).toEqual({ content: "final by B", token: String(leaseB.token) });
   });
 
-  it("the same token may write again, a newer token replaces the content, an older one is refused", async () => {
-    const name = newResource("ledger");
+  it("the same token may write again, a larger token (compared as a number) replaces the content, a smaller one is refused", async () => {
+    const name = uid("ledger");
     expect(
       (await rejection(first.writeDocument(name, 5, "v1")))?.message,
       "the first write to a new document must be accepted, whatever its token",
@@ -404,42 +489,110 @@ task(4, "Fence the storage: reject writes with a stale token", () => {
       "after two writes with token 5 the document holds the second one",
     ).toEqual({ content: "v2", token: "5" });
     expect(
-      (await rejection(first.writeDocument(name, 7, "v3")))?.message,
-      "a write with token 7, newer than the stored 5, must be accepted",
+      (await rejection(first.writeDocument(name, 9, "v3")))?.message,
+      "a write with token 9, larger than the stored 5, must be accepted",
     ).toBe(undefined);
-    const refused = await rejection(second.writeDocument(name, 6, "v4"));
     expect(
-      refused?.message,
-      'token 6 is older than token 7, which the document already accepted: throw an error mentioning "stale token"',
-    ).toMatch(/stale token/i);
+      (await rejection(second.writeDocument(name, 10, "v4")))?.message,
+      "a write with token 10, larger than the stored 9, must be accepted. Compare tokens as numbers " +
+        '(tonumber() in Lua, Number() in JavaScript): compared as strings, "10" sorts before "9"',
+    ).toBe(undefined);
+    expectStaleTokenError(
+      await rejection(first.writeDocument(name, 6, "v5")),
+      "token 6 is smaller than token 10, which the document already accepted",
+    );
     expect(
       await storedDocument(name),
-      `${documentKey(name)} must keep the newest accepted write (token 7) and remember its token`,
-    ).toEqual({ content: "v3", token: "7" });
+      `${documentKey(name)} must keep the newest accepted write (token 10) and remember its token: a refused ` +
+        "write changes nothing",
+    ).toEqual({ content: "v4", token: "10" });
+  });
+
+  it("the storage judges by the tokens it has accepted, not by the lock or fence:<name>", async () => {
+    const name = uid("unlocked");
+    const leaseA = await leaseOn(first, name, 5_000);
+    expect(
+      (await rejection(first.writeDocument(name, leaseA.token, "by A")))?.message,
+      "the first write to a new document must be accepted",
+    ).toBe(undefined);
+    expect(await first.release(leaseA), "release() of a held lease returns true").toBe(true);
+    const leaseB = await leaseOn(second, name, 5_000);
+    expect(
+      (await rejection(first.writeDocument(name, leaseA.token, "by A again")))?.message,
+      `B now holds the lock with token ${leaseB.token}, but the document has accepted no token above ` +
+        `${leaseA.token} yet, so a write with token ${leaseA.token} must still be accepted. writeDocument() does ` +
+        `not look at locks or at ${fenceKey(name)}: it compares only with the token field of ${documentKey(name)}`,
+    ).toBe(undefined);
+    expect(await storedDocument(name), "the accepted write must be stored").toEqual({
+      content: "by A again",
+      token: String(leaseA.token),
+    });
+  });
+
+  it("a larger token's write held by Redis, then a smaller one's from the other instance: the smaller is refused", async () => {
+    await warmUp([first, second], 1);
+    const name = uid("newest-first");
+    const [newer, older] = await inOrderWhileWritesHeld<[void, void]>([
+      () => first.writeDocument(name, 12, "written with token 12"),
+      () => second.writeDocument(name, 5, "written with token 5"),
+    ]);
+    resolved(newer, "writeDocument() with token 12, the first write to the document,");
+    expect(
+      await storedDocument(name),
+      "the grader held Redis writes while both writes checked the document, then let token 12's write run " +
+        "before token 5's: the document must keep token 12. Storage that reads the stored token, compares in " +
+        "JavaScript and then writes in another round trip lets both writes pass the check against the same " +
+        "empty document. Compare and write in one atomic step: a Lua script, or MULTI/EXEC guarded by WATCH",
+    ).toEqual({ content: "written with token 12", token: "12" });
+    expectStaleTokenError(
+      older.ok ? undefined : older.error,
+      "token 5's write ran after token 12 had been accepted (if your write is a WATCH/MULTI/EXEC transaction " +
+        "and token 12's write aborted it, retry it: the retry reads token 12 and refuses)",
+    );
+  });
+
+  it("a smaller token's write held by Redis, then a larger one's from the other instance: both are accepted, the larger stays", async () => {
+    await warmUp([first, second], 1);
+    const name = uid("oldest-first");
+    const [older, newer] = await inOrderWhileWritesHeld<[void, void]>([
+      () => second.writeDocument(name, 5, "written with token 5"),
+      () => first.writeDocument(name, 12, "written with token 12"),
+    ]);
+    resolved(older, "writeDocument() with token 5, the first write to the document,");
+    resolved(newer, "writeDocument() with token 12, larger than every token the document had seen,");
+    expect(
+      await storedDocument(name),
+      "the grader held Redis writes while both writes checked the document, then let token 5's write run " +
+        "before token 12's. Both calls resolved, so both writes count as accepted, and the document must end " +
+        "with token 12's. If your write is a WATCH/MULTI/EXEC transaction, EXEC returns null when another " +
+        "writer changed the document after your WATCH: read the token again and retry; giving up loses a write " +
+        "the caller believes was stored",
+    ).toEqual({ content: "written with token 12", token: "12" });
   });
 
   it("12 concurrent writes with different tokens from two instances, held up by Redis: the newest token wins", async () => {
     await warmUp([first, second], 6);
-    const name = newResource("contended");
+    const name = uid("contended");
     // The newest token is sent first: every other write arrives after it and must be refused.
     const tokens = [12, 3, 9, 1, 11, 5, 7, 2, 10, 4, 8, 6];
-    await pauseWrites();
+    await pauseWritesForBurst();
     const outcomes = await Promise.allSettled(
       tokens.map((token, i) =>
         (i % 2 === 0 ? first : second).writeDocument(name, token, `written with token ${token}`),
       ),
     );
-    expect(
-      await storedDocument(name),
-      `after concurrent writes with tokens 1 to 12 the document must hold the write of token 12. The grader held ` +
-        `Redis writes for ${WRITE_PAUSE_MS} ms while they arrived: storage that reads the stored token, compares ` +
-        "in JavaScript and then writes lets every write pass the check against the same old token. Compare and " +
-        "write in one Lua script",
-    ).toEqual({ content: "written with token 12", token: "12" });
     const otherErrors = outcomes
       .filter((outcome) => outcome.status === "rejected")
       .map((outcome) => String((outcome.reason as Error).message))
       .filter((message) => !/stale token/i.test(message));
     expect(otherErrors, "a refused write must fail with a stale token error, not another error").toEqual([]);
+    const stored = await storedDocument(name);
+    expect(
+      stored,
+      `after 12 concurrent writes with tokens 1 to 12 (the grader held Redis writes for ${BURST_PAUSE_MS} ms ` +
+        `while they arrived) the document holds token ${stored.token ?? "(none)"}'s write: it must hold token ` +
+        "12's, because every other token is smaller. Each write must compare and write in one atomic step, " +
+        "and concurrent calls in one process must not share one WATCH on one connection",
+    ).toEqual({ content: "written with token 12", token: "12" });
   });
 });
