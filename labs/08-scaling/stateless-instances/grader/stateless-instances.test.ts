@@ -142,6 +142,50 @@ task(1, "Keep sessions in Redis, so any instance can serve any request", () => {
     expect(pttl, "the default TTL is 30 minutes").toBeLessThanOrEqual(DEFAULT_SESSION_TTL_MS);
   });
 
+  it("POST /login takes a userId that is a string of 1 to 100 characters, and nothing else", async () => {
+    const bad: unknown[] = [123, true, null, ["u-1"], { id: "u-1" }, "", "x".repeat(101)];
+    for (const userId of bad) {
+      const reply = await call(a, "POST", "/login", { body: { userId } });
+      expect(
+        reply.status,
+        `POST /login {"userId": ${JSON.stringify(userId)}} must answer 400: userId must be a string of 1 to 100 ` +
+          'characters. Do not turn other values into strings (123 would become the user "123")',
+      ).toBe(400);
+      expect(
+        reply.setCookies.some((cookie) => cookie.startsWith("sid=")),
+        `a refused login must not set a session cookie (userId ${JSON.stringify(userId)})`,
+      ).toBe(false);
+    }
+    expect((await login(b, "x".repeat(100))).userId, "a userId of 100 characters is allowed").toHaveLength(
+      100,
+    );
+  });
+
+  it("every login creates a new random session id, whatever session cookie the browser sends", async () => {
+    const planted = "sid=chosen-by-somebody-else-0123456789abcdef";
+    const reply = await call(a, "POST", "/login", { cookie: planted, body: { userId: newUserId("fixed") } });
+    expect(reply.status, "POST /login must answer 201").toBe(201);
+    const issued = /^sid=([^;]*)/.exec(reply.setCookies.find((c) => c.startsWith("sid=")) ?? "")?.[1];
+    expect(
+      issued,
+      "POST /login kept the session id the browser sent: whoever planted that cookie (session fixation) now " +
+        "shares the logged-in session. Every login must create a new session with a fresh random id",
+    ).not.toBe(planted.slice("sid=".length));
+    const other = await login(a, newUserId("other"));
+    const relogin = await call(b, "POST", "/login", {
+      cookie: other.cookie,
+      body: { userId: newUserId("next") },
+    });
+    const reissued = /^sid=([^;]*)/.exec(relogin.setCookies.find((c) => c.startsWith("sid=")) ?? "")?.[1];
+    expect(
+      reissued,
+      "logging in with another user's session cookie must not reuse that session id: it belongs to the other user",
+    ).not.toBe(other.sid);
+    expect((await me(a, other)).body, "the other user's session must still name the other user").toEqual({
+      userId: other.userId,
+    });
+  });
+
   it("two users logging in at the same moment on two instances get distinct, unguessable sessions", async () => {
     const [first, second] = await Promise.all([login(a, newUserId("first")), login(b, newUserId("second"))]);
     expect(
@@ -154,6 +198,16 @@ task(1, "Keep sessions in Redis, so any instance can serve any request", () => {
       `the session id ${JSON.stringify(first.sid)} is too short to be unguessable: use at least 128 random bits ` +
         "(randomBytes(32).toString('base64url') gives 43 characters)",
     ).toBeGreaterThanOrEqual(22);
+    const sids = [first.sid, second.sid];
+    for (let index = 0; index < 14; index++)
+      sids.push((await login(index % 2 ? a : b, newUserId("bits"))).sid);
+    const bits = randomBitsOf(sids);
+    expect(
+      bits,
+      `session ids such as ${JSON.stringify(first.sid)} carry at most ${Math.floor(bits)} random bits (the ` +
+        "positions that change from one id to the next, times the bits of their alphabet): the README asks for " +
+        "at least 128. A UUID carries only 122; randomBytes(32).toString('base64url') carries 256",
+    ).toBeGreaterThanOrEqual(128);
     expect(await me(b, first), "the first user's cookie must still name the first user").toMatchObject({
       status: 200,
       body: { userId: first.userId },
@@ -164,6 +218,23 @@ task(1, "Keep sessions in Redis, so any instance can serve any request", () => {
     });
   });
 });
+
+/**
+ * Random bits a set of ids can carry at most: the positions that differ between them, times the bits of
+ * the alphabet they use. A fixed character (a UUID's dashes and version digit) carries none.
+ */
+function randomBitsOf(ids: string[]): number {
+  const length = Math.min(...ids.map((id) => id.length));
+  const alphabet = new Set<string>();
+  let varying = 0;
+  for (let position = 0; position < length; position++) {
+    const seen = new Set(ids.map((id) => id[position]!));
+    if (seen.size < 2) continue;
+    varying++;
+    for (const character of seen) alphabet.add(character);
+  }
+  return varying * Math.ceil(Math.log2(Math.max(alphabet.size, 2)));
+}
 
 task(2, "Slide the session's expiry, and log out everywhere", () => {
   it("every authenticated request resets the session's TTL; a session gone from Redis is refused everywhere", async () => {
@@ -201,6 +272,7 @@ task(2, "Slide the session's expiry, and log out everywhere", () => {
 
   it("POST /logout on one instance ends the session on all of them", async () => {
     const session = await login(a, newUserId("logout"));
+    expect((await addItem(a, session, "plum", 1)).status, "POST /cart/items must answer 200").toBe(200);
     const reply = await call(b, "POST", "/logout", { cookie: session.cookie });
     expect(reply.status, "POST /logout must answer 204").toBe(204);
     const cleared = reply.setCookies.find((cookie) => cookie.startsWith("sid=")) ?? "";
@@ -217,6 +289,11 @@ task(2, "Slide the session's expiry, and log out everywhere", () => {
       (await me(a, session)).status,
       "the old cookie must be refused on the other instance after logout",
     ).toBe(401);
+    const again = await login(a, session.userId);
+    expect(
+      await cart(b, again),
+      "logging out ends the session, not the cart: the cart belongs to the user and is still there at the next login",
+    ).toMatchObject({ status: 200, body: { items: { plum: 1 } } });
   });
 });
 
@@ -266,6 +343,35 @@ task(3, "Keep carts in Redis", () => {
       await cart(a, again),
       "the cart belongs to the user, not to the session: after logging in again the cart is still there",
     ).toMatchObject({ status: 200, body: { items: { apple: 5 } } });
+  });
+
+  it("every cart request sets the cart's TTL to CART_TTL_MS, from the first item on", async () => {
+    const session = await login(b, newUserId("ttl"));
+    const cartTtl = async (after: string) => {
+      const pttl = await redis().pttl(cartKey(session.userId));
+      expect(
+        pttl,
+        `after ${after}, ${cartKey(session.userId)} has PTTL ${pttl} (-1: no TTL at all): each cart request must ` +
+          `set the cart's TTL to CART_TTL_MS (${CART_TTL_MS} ms here), after the change, so that a new cart ` +
+          "gets one too (PEXPIRE on a key that does not exist yet does nothing), and never only when it has none",
+      ).toBeGreaterThan(CART_TTL_MS - 5_000);
+      expect(pttl, `after ${after}: the cart TTL is CART_TTL_MS, not another setting`).toBeLessThanOrEqual(
+        CART_TTL_MS,
+      );
+      // As if the cart had been left alone for most of its TTL, before the next request.
+      await redis().pexpire(cartKey(session.userId), 5_000);
+    };
+    expect((await addItem(a, session, "fig", 1)).status, "POST /cart/items must answer 200").toBe(200);
+    await cartTtl("the first POST /cart/items of a new cart");
+    expect((await addItem(b, session, "kiwi", 2)).status, "POST /cart/items must answer 200").toBe(200);
+    await cartTtl("a POST /cart/items on a cart that already has a TTL");
+    expect((await cart(a, session)).status, "GET /cart must answer 200").toBe(200);
+    await cartTtl("GET /cart");
+    expect(
+      (await call(b, "DELETE", "/cart/items/fig", { cookie: session.cookie })).status,
+      "DELETE /cart/items/fig must answer 200",
+    ).toBe(200);
+    await cartTtl("DELETE /cart/items/fig");
   });
 
   it("cart requests need a live session and a valid sku and quantity", async () => {
