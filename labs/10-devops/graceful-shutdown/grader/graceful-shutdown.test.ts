@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Agent, type IncomingHttpHeaders, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, expect, it } from "vitest";
-import { learner, type LearnerInstance, postgres, startLearner, task } from "@backend-labs/graders";
+import { learner, type LearnerInstance, postgres, startLearner, task, waitFor } from "@backend-labs/graders";
 
 interface Reply {
   status: number;
@@ -25,7 +25,7 @@ const scenarios = {
   readiness: { drainDelayMs: 800, shutdownTimeoutMs: 5_000 },
   inFlight: { drainDelayMs: 200, shutdownTimeoutMs: 3_000 },
   listener: { drainDelayMs: 200, shutdownTimeoutMs: 3_000 },
-  deadline: { drainDelayMs: 200, shutdownTimeoutMs: 1_200 },
+  deadline: { drainDelayMs: 200, shutdownTimeoutMs: 2_000 },
   deadlineFromSignal: { drainDelayMs: 1_000, shutdownTimeoutMs: 1_200 },
 } as const;
 type Scenario = keyof typeof scenarios;
@@ -140,19 +140,43 @@ async function postgresNow(): Promise<Date> {
  * the grader sends SIGTERM. Returns how many were seen.
  */
 async function waitUntilInFlight(since: Date, count: number): Promise<number> {
+  return (await waitUntilSleeping(since, count)).length;
+}
+
+/** Like waitUntilInFlight, but returns the Postgres backend pids of the sleeping requests. */
+async function waitUntilSleeping(since: Date, count: number): Promise<number[]> {
   const deadline = Date.now() + 5_000;
-  let seen = 0;
+  let pids: number[] = [];
   while (Date.now() < deadline) {
-    const { rows } = await postgres().query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
+    const { rows } = await postgres().query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity
         WHERE wait_event = 'PgSleep' AND state = 'active' AND query_start >= $1`,
       [since],
     );
-    seen = rows[0]?.n ?? 0;
-    if (seen >= count) break;
+    pids = rows.map((row) => row.pid);
+    if (pids.length >= count) break;
     await sleep(20);
   }
-  return seen;
+  return pids;
+}
+
+/**
+ * Sessions of the lab database that ended because the client vanished without the protocol's Terminate
+ * message (a process that exits with its pool still open), as opposed to a client that said goodbye.
+ */
+async function abandonedSessions(): Promise<number> {
+  const { rows } = await postgres().query<{ n: number }>(
+    "SELECT sessions_abandoned::int AS n FROM pg_stat_database WHERE datname = current_database()",
+  );
+  return rows[0]?.n ?? 0;
+}
+
+async function backendsAlive(pids: number[]): Promise<number> {
+  const { rows } = await postgres().query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])",
+    [pids],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 async function startInFlight(instance: LearnerInstance, ids: string[], agent?: Agent) {
@@ -160,14 +184,15 @@ async function startInFlight(instance: LearnerInstance, ids: string[], agent?: A
   const requests = ids.map((id) => postOrder(instance, id, SLOW_MS, agent));
   // Settle them now, so an early failure does not become an unhandled rejection.
   const outcomes = Promise.allSettled(requests);
-  const seen = await waitUntilInFlight(since, ids.length);
+  const pids = await waitUntilSleeping(since, ids.length);
+  const seen = pids.length;
   expect(
     seen,
     `the grader sent ${ids.length} POST /orders with processingMs ${SLOW_MS} and expected each to be running ` +
       "SELECT pg_sleep(...) in Postgres, as the README requires; only this many were seen",
   ).toBe(ids.length);
   // Wrapped: returning the promise itself from this async function would wait for it.
-  return { outcomes };
+  return { outcomes, pids };
 }
 
 function explainExit(status: LearnerStatus, expectedCode: number): string {
@@ -232,14 +257,21 @@ task(2, "On SIGTERM, fail readiness but keep serving for the drain delay", () =>
         "arrives and answer /readyz with 503 from then on",
     ).toMatch(/^503 /);
 
+    const agent = new Agent({ keepAlive: true });
+    const health = await settle(call(instance, "GET", "/healthz", { agent }));
     expect(
-      outcomeText(await settle(call(instance, "GET", "/healthz"))),
+      outcomeText(health),
       "GET /healthz must keep answering 200 during the drain: the process is alive and well, only leaving. A " +
         "failing liveness probe makes the orchestrator kill and restart it",
     ).toMatch(/^200 /);
+    expect(
+      health.status === "fulfilled" ? health.value.headers.connection : undefined,
+      "GET /healthz on a keep-alive connection during the shutdown was answered without `Connection: close`: " +
+        "every response sent after SIGTERM (probes included, not only orders) must carry it, so that a client " +
+        "reusing connections opens its next one to another instance",
+    ).toBe("close");
 
     const orderId = newOrderId("during-drain");
-    const agent = new Agent({ keepAlive: true });
     const created = await settle(postOrder(instance, orderId, 0, agent));
     agent.destroy();
     expect(
@@ -270,13 +302,14 @@ task(2, "On SIGTERM, fail readiness but keep serving for the drain delay", () =>
 });
 
 task(3, "Finish in-flight requests, close the pool and exit 0", () => {
-  it("requests in flight at SIGTERM on keep-alive connections finish with 201, are committed, and the process exits 0 right after", async () => {
+  it("requests in flight at SIGTERM on keep-alive connections finish with 201 and Connection: close, are committed, and the process ends the pool and exits 0 right after", async () => {
     const { instance, drainDelayMs, stop } = scenario("inFlight");
     // A load balancer keeps its connections to the backend open between requests.
     const agent = new Agent({ keepAlive: true });
     try {
       const ids = [newOrderId("inflight"), newOrderId("inflight"), newOrderId("inflight")];
-      const { outcomes } = await startInFlight(instance, ids, agent);
+      const { outcomes, pids } = await startInFlight(instance, ids, agent);
+      const abandonedBefore = await abandonedSessions();
       const sentAt = Date.now();
       const status = await stop();
       const elapsed = Date.now() - sentAt;
@@ -288,6 +321,12 @@ task(3, "Finish in-flight requests, close the pool and exit 0", () => {
           `order ${ids[i]} was in flight when SIGTERM arrived and must still be answered 201: wait for ` +
             "in-flight requests (server.close() does) before closing the pool and exiting",
         ).toMatch(/^201 /);
+        expect(
+          outcome.status === "fulfilled" ? outcome.value.headers.connection : undefined,
+          `order ${ids[i]} started before SIGTERM on a keep-alive connection and was answered after it without ` +
+            "`Connection: close`. The README asks it of every response sent after SIGTERM, whenever its request " +
+            "arrived: decide the header when the response is written, not when the request comes in",
+        ).toBe("close");
       });
       expect(
         await committedOrders(ids),
@@ -301,6 +340,21 @@ task(3, "Finish in-flight requests, close the pool and exit 0", () => {
           "(or close idle connections), so close() can finish",
       ).toBeLessThan(SLOW_MS + drainDelayMs + 1_500);
       expect(status.exitCode === 0 && status.signal === null, explainExit(status, 0)).toBe(true);
+
+      // pool.end() says goodbye on each connection (the protocol's Terminate message); a process that exits
+      // with its pool open just drops them, which Postgres counts in pg_stat_database.sessions_abandoned.
+      expect(
+        await waitFor(async () => (await backendsAlive(pids)) === 0, 5_000),
+        "the Postgres connections that served the requests in flight were still open 5 s after the process exited",
+      ).toBe(true);
+      await waitFor(async () => (await abandonedSessions()) > abandonedBefore, 1_000);
+      const abandoned = (await abandonedSessions()) - abandonedBefore;
+      expect(
+        abandoned,
+        `the process exited 0 but Postgres saw ${abandoned} of its connections dropped without a goodbye: end ` +
+          "the Postgres pool (await pool.end()) after the last request and before process.exit(0), so each " +
+          "connection is closed cleanly instead of being cut by the exit",
+      ).toBe(0);
     } finally {
       agent.destroy();
     }
@@ -356,7 +410,7 @@ task(4, "Stop accepting new connections after the drain delay", () => {
 });
 
 task(5, "Give up at the deadline", () => {
-  it("at SHUTDOWN_TIMEOUT_MS the request that cannot finish is cut off and not committed, the one that could is, and the process exits 1", async () => {
+  it("at SHUTDOWN_TIMEOUT_MS the request that cannot finish is cut off (no response, not committed), the one that could is kept, and the process logs it and exits 1", async () => {
     const { instance, shutdownTimeoutMs, stop } = scenario("deadline");
     const quickId = newOrderId("quick");
     const stuckId = newOrderId("stuck");
@@ -369,7 +423,14 @@ task(5, "Give up at the deadline", () => {
     ).toBe(2);
 
     const sentAt = Date.now();
-    const status = await stop();
+    const stopping = stop();
+    // Once the quick request is answered nothing but the deadline is left to happen before the exit: what the
+    // process prints from then on is its deadline log.
+    await quick;
+    await sleep(100);
+    const printedBefore = (await instance.output()).length;
+    const printedBeforeAt = Date.now() - sentAt;
+    const status = await stopping;
     const elapsed = Date.now() - sentAt;
     expect(
       status.signal,
@@ -388,14 +449,29 @@ task(5, "Give up at the deadline", () => {
       outcomeText(await quick),
       "the 400 ms request finished well before the deadline and must have been answered 201",
     ).toMatch(/^201 /);
-    expect(outcomeText(await stuck), "the request cut off at the deadline cannot have succeeded").not.toMatch(
-      /^201 /,
-    );
+    const stuckText = outcomeText(await stuck);
+    expect(stuckText, "the request cut off at the deadline cannot have succeeded").not.toMatch(/^201 /);
+    expect(
+      stuckText,
+      `the request cut off at the deadline was answered ${stuckText}: a cut-off request gets no response. ` +
+        "Close its connection (or let process.exit() do it) instead of answering, so the client sees the " +
+        "failure for what it is",
+    ).toMatch(/^no response/);
     expect(
       await committedOrders([quickId, stuckId]),
       "the order that finished in time must be committed, the cut-off one must not: its transaction dies with " +
         "the process's connection",
     ).toEqual([quickId]);
+    // Only judged when the grader looked well before the deadline (a loaded machine can delay it).
+    if (printedBeforeAt < shutdownTimeoutMs - 300) {
+      const logged = await waitFor(async () => (await instance.output()).length > printedBefore, 2_000);
+      expect(
+        logged,
+        "the process printed nothing between the last request finishing and its exit at the deadline: log " +
+          "that the deadline was reached and requests are being cut off (console.error), so that whoever " +
+          "reads the logs after a deploy knows why those requests failed",
+      ).toBe(true);
+    }
   });
 
   it("the deadline counts from SIGTERM, drain delay included, as the orchestrator's grace period does", async () => {
