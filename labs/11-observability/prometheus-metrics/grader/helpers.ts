@@ -1,11 +1,9 @@
 // Shared by the grader files: requests to the learner's service, and a parser for what GET /metrics shows.
-import { randomUUID } from "node:crypto";
-import { learner, postgres } from "@backend-labs/graders";
+import { expect } from "vitest";
+import { got, type HttpReply, learner, postgres, uid, waitFor, lockWaiters } from "@backend-labs/graders";
 
-export interface Reply {
-  status: number;
-  text: string;
-}
+export { got };
+export type Reply = HttpReply;
 
 export async function call(method: string, path: string, body?: unknown): Promise<Reply> {
   const response = await learner().fetch(path, {
@@ -20,13 +18,8 @@ export async function call(method: string, path: string, body?: unknown): Promis
   return { status: response.status, text: await response.text() };
 }
 
-export function got(reply: Reply): string {
-  const body = reply.text.length > 200 ? `${reply.text.slice(0, 200)}...` : reply.text;
-  return `got ${reply.status}${body ? ` ${body}` : " with no body"}`;
-}
-
 /** A customer id of this test's own, so tests share nothing. */
-export const newCustomer = (): string => `cust-${randomUUID().slice(0, 8)}`;
+export const newCustomer = (): string => uid("cust");
 
 /** Inserts an order directly and returns its id. */
 export async function createOrder(): Promise<number> {
@@ -35,6 +28,38 @@ export async function createOrder(): Promise<number> {
     [newCustomer()],
   );
   return Number(rows[0]!.id);
+}
+
+/** Said wherever a test sends POST /orders with quantity 0 on purpose: its error shows in the learner's output. */
+export const deliberate500 =
+  '(The "violates check constraint" line in your output comes from the grader\'s deliberate POST with ' +
+  "quantity 0: that 500 is expected.)";
+
+/**
+ * Holds an ACCESS EXCLUSIVE lock on orders, so every query of the learner's routes waits for it: requests
+ * stay in flight, deterministically, until `release()`. `waitForQueued(n)` is whether n queries are
+ * waiting on the lock.
+ */
+export async function lockOrders(): Promise<{
+  waitForQueued: (n: number) => Promise<boolean>;
+  release: () => Promise<void>;
+}> {
+  const client = await postgres().connect();
+  await client.query("BEGIN");
+  await client.query("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE");
+  let released = false;
+  return {
+    waitForQueued: (n) => waitFor(async () => (await lockWaiters()) >= n, 10_000),
+    release: async () => {
+      if (released) return;
+      released = true;
+      try {
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+    },
+  };
 }
 
 export type Labels = Record<string, string>;
@@ -152,9 +177,6 @@ const sameLabels = (a: Labels, b: Labels): boolean =>
   Object.keys(a).length === Object.keys(b).length &&
   Object.entries(a).every(([key, value]) => b[key] === value);
 
-const withoutLe = (labels: Labels): Labels =>
-  Object.fromEntries(Object.entries(labels).filter(([key]) => key !== "le"));
-
 /** The value of the sample with exactly these labels, or 0 when there is none (a series not yet created). */
 export function valueOf(scraped: Pick<Scrape, "samples">, name: string, labels: Labels = {}): number {
   return (
@@ -162,9 +184,23 @@ export function valueOf(scraped: Pick<Scrape, "samples">, name: string, labels: 
   );
 }
 
-/** How much the sample grew between two scrapes. */
+/** Whether a sample's labels include all of `labels` (it may have others). */
+const hasLabels = (sample: Sample, labels: Labels): boolean =>
+  Object.entries(labels).every(([key, value]) => sample.labels[key] === value);
+
+/**
+ * The sum of the samples whose labels include `labels`. A series with an extra label still counts here:
+ * the tests that promise exact label names check them and say so, the others count requests.
+ */
+function totalOf(scraped: Pick<Scrape, "samples">, name: string, labels: Labels): number {
+  return scraped.samples
+    .filter((sample) => sample.name === name && hasLabels(sample, labels))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+/** How much the samples with these labels (and maybe more) grew between two scrapes. */
 export function delta(before: Scrape, after: Scrape, name: string, labels: Labels = {}): number {
-  return valueOf(after, name, labels) - valueOf(before, name, labels);
+  return totalOf(after, name, labels) - totalOf(before, name, labels);
 }
 
 /** The samples of one metric name, for assertion messages. */
@@ -185,38 +221,57 @@ export function showSeries(scraped: Pick<Scrape, "samples">, name: string, limit
   return `${shown.join("\n")}${series.length > limit ? `\n... and ${series.length - limit} more` : ""}`;
 }
 
-/** The `le` boundaries of a histogram's series with these labels, in order, +Inf last. */
+/** The `le` boundaries of a histogram's series whose labels include these, in order, +Inf last. */
 export function bucketBoundaries(scraped: Pick<Scrape, "samples">, name: string, labels: Labels): number[] {
-  return scraped.samples
+  const boundaries = scraped.samples
     .filter(
       (sample) =>
-        sample.name === `${name}_bucket` &&
-        sample.labels.le !== undefined &&
-        sameLabels(withoutLe(sample.labels), labels),
+        sample.name === `${name}_bucket` && sample.labels.le !== undefined && hasLabels(sample, labels),
     )
-    .map((sample) => parseValue(sample.labels.le!))
-    .sort((a, b) => a - b);
+    .map((sample) => parseValue(sample.labels.le!));
+  return [...new Set(boundaries)].sort((a, b) => a - b);
 }
 
-/** The cumulative count of the bucket `le` (compared as a number: "1" and "1.0" are the same boundary). */
+/**
+ * The cumulative count of the bucket `le` (compared as a number: "1" and "1.0" are the same boundary), summed
+ * over the series whose labels include `labels`.
+ */
 export function bucketCount(
   scraped: Pick<Scrape, "samples">,
   name: string,
   labels: Labels,
   le: number,
 ): number {
-  return (
-    scraped.samples.find(
+  return scraped.samples
+    .filter(
       (sample) =>
         sample.name === `${name}_bucket` &&
         sample.labels.le !== undefined &&
         parseValue(sample.labels.le) === le &&
-        sameLabels(withoutLe(sample.labels), labels),
-    )?.value ?? 0
-  );
+        hasLabels(sample, labels),
+    )
+    .reduce((sum, sample) => sum + sample.value, 0);
 }
 
 /** How much a bucket grew between two scrapes. */
 export function bucketDelta(before: Scrape, after: Scrape, name: string, labels: Labels, le: number): number {
   return bucketCount(after, name, labels, le) - bucketCount(before, name, labels, le);
+}
+
+/** Fails, with what to do, unless /metrics answered and declares this metric with this type. */
+export function expectMetric(scraped: Scrape, name: string, type: string): void {
+  expect(
+    scraped.status,
+    `GET /metrics must answer 200 with what registry.metrics() resolves to (${got(scraped)})`,
+  ).toBe(200);
+  const kind = `${type[0]!.toUpperCase()}${type.slice(1)}`;
+  expect(
+    scraped.types.has(name),
+    `${name} is missing from /metrics: create a prom-client ${kind} named ${name}, registered in the ` +
+      "registry /metrics serves (registers: [registry])",
+  ).toBe(true);
+  expect(
+    scraped.types.get(name),
+    `/metrics declares ${name} with the wrong type: it must be a prom-client ${kind}`,
+  ).toBe(type);
 }
