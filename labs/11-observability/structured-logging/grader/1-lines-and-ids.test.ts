@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
 import { task } from "@backend-labs/graders";
 import {
@@ -15,6 +16,9 @@ import {
   withMsg,
 } from "./helpers.ts";
 
+/** How long the slow request's query sleeps, and a bound no duration in milliseconds can reach here. */
+const SLOW_MS = 300;
+const MAX_MS = 30_000;
 const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
 task(1, "Write one JSON line per event", () => {
@@ -61,11 +65,22 @@ task(1, "Write one JSON line per event", () => {
         typeof line.msg === "string" && line.msg.length > 0,
         `"msg" must be the message passed to log.<level>(msg, fields): ${show(line)}`,
       ).toBe(true);
+      const keys = Object.keys(line);
+      expect(
+        keys.slice(0, "request_id" in line ? 4 : 3),
+        "every line starts with time, level, msg and (inside a request) request_id, in that order, and only " +
+          `then the caller's fields: build the line object with those keys first. ${show(line)}`,
+      ).toEqual(["time", "level", "msg", "request_id"].slice(0, "request_id" in line ? 4 : 3));
     }
 
     const loaded = withMsg(lines, "order loaded").find((line) => line.order_id === orderId);
     expect(
-      loaded && { level: loaded.level, order_id: loaded.order_id, item: loaded.item },
+      loaded !== undefined,
+      `the route logs log.info("order loaded", { order_id, item }): no such line with "order_id": ` +
+        `"${orderId}" at the top level was printed`,
+    ).toBe(true);
+    expect(
+      { level: loaded!.level, order_id: loaded!.order_id, item: loaded!.item },
       'log.info("order loaded", { order_id, item }) must print level "info" and the fields as top-level keys ' +
         "of the line, not nested under another key, so a log store can index them",
     ).toEqual({ level: "info", order_id: orderId, item: "blue mug" });
@@ -76,7 +91,7 @@ task(2, "Give each request a correlation id", () => {
   it("a valid X-Request-Id is reused: echoed in the response and on every line of the request", async () => {
     const orderId = await createOrder("green teapot");
     const requestId = graderRequestId();
-    const reply = await call("GET", `/orders/${orderId}?delay_ms=5`, {
+    const reply = await call("GET", `/orders/${orderId}?delay_ms=${SLOW_MS}`, {
       headers: { "x-request-id": requestId },
     });
     expect(reply.status, `GET /orders/${orderId} must answer 200 (${got(reply)})`).toBe(200);
@@ -94,15 +109,25 @@ task(2, "Give each request a correlation id", () => {
       "every response carries X-Request-Id, a 404 too: set the header at the boundary before the route runs",
     ).toBe(missingId);
 
-    const { lines } = await waitForRequests([requestId, missingId]);
+    // The longest id allowed, with every punctuation mark allowed: 64 characters of A-Z a-z 0-9 . _ -
+    const longestId = `Grader.${randomUUID()}_`.padEnd(64, "x");
+    const longest = await call("GET", "/orders/none", { headers: { "x-request-id": longestId } });
+    expect(
+      longest.headers.get("x-request-id"),
+      `X-Request-Id "${longestId}" has 64 characters, all from A-Z a-z 0-9 . _ -: it is valid and must be ` +
+        "reused as it is (check the length bound: 1 to 64 inclusive, and which characters you allow)",
+    ).toBe(longestId);
+
+    const { lines } = await waitForRequests([requestId, missingId, longestId]);
     const mine = linesOf(lines, requestId);
     expect(
       mine.map((line) => line.msg),
       `GET /orders/${orderId} with X-Request-Id ${requestId} must print, each with "request_id": "${requestId}", ` +
         'a "db query" line (src/db.ts), the route\'s "order loaded" line and the boundary\'s "request completed" line',
     ).toEqual(["db query", "order loaded", "request completed"]);
+    const completed = withMsg(mine, "request completed")[0]!;
     expect(
-      withMsg(mine, "request completed")[0],
+      completed,
       '"request completed" must hold method, the path without its query string, the status sent and ' +
         "duration_ms, a number of milliseconds",
     ).toMatchObject({
@@ -113,7 +138,18 @@ task(2, "Give each request a correlation id", () => {
       duration_ms: expect.any(Number) as unknown,
     });
     expect(
-      withMsg(mine, "db query")[0],
+      completed.duration_ms,
+      `the request's query slept ${SLOW_MS} ms, so "request completed" must say duration_ms >= ${SLOW_MS}: ` +
+        "the time from the request's arrival to the end of the route, in milliseconds (not seconds)",
+    ).toBeGreaterThanOrEqual(SLOW_MS);
+    expect(
+      completed.duration_ms,
+      `duration_ms ${String(completed.duration_ms)} is far more than the request took: milliseconds, not ` +
+        "microseconds or nanoseconds (performance.now() and Date.now() count milliseconds)",
+    ).toBeLessThan(MAX_MS);
+    const dbLine = withMsg(mine, "db query")[0]!;
+    expect(
+      dbLine,
       '"db query" must be logged at level "debug" with the statement as sql, duration_ms and rows (the row count)',
     ).toMatchObject({
       level: "debug",
@@ -122,9 +158,24 @@ task(2, "Give each request a correlation id", () => {
       rows: 1,
     });
     expect(
-      withMsg(linesOf(lines, missingId), "request completed")[0]?.status,
+      dbLine.duration_ms,
+      `the query slept ${SLOW_MS} ms, so its "db query" line must say duration_ms >= ${SLOW_MS}: time the ` +
+        "statement from before pool.query() until it resolved, in milliseconds",
+    ).toBeGreaterThanOrEqual(SLOW_MS);
+    expect(dbLine.duration_ms, "the db query's duration_ms must be milliseconds").toBeLessThan(MAX_MS);
+    const missingCompleted = withMsg(linesOf(lines, missingId), "request completed");
+    expect(
+      missingCompleted.length,
+      `the request answered 404 must log one "request completed" line with "request_id": "${missingId}"`,
+    ).toBe(1);
+    expect(
+      missingCompleted[0]!.status,
       "the access line of a request answered 404 must say status 404: read response.statusCode after the route",
     ).toBe(404);
+    expect(
+      linesOf(lines, longestId).map((line) => line.msg),
+      `the lines of the request with X-Request-Id "${longestId}" must carry it as request_id`,
+    ).toEqual(["db query", "order not found", "request completed"]);
   });
 
   it("without X-Request-Id, the trace id of a valid W3C traceparent is the request id", async () => {
@@ -146,7 +197,17 @@ task(2, "Give each request a correlation id", () => {
       "when a valid X-Request-Id and a traceparent both arrive, X-Request-Id wins",
     ).toBe(requestId);
 
-    const { lines } = await waitForRequests([traceId, requestId]);
+    const fallbackTraceId = randomHex(32);
+    const fallback = await call("GET", "/orders/none", {
+      headers: { "x-request-id": "not valid!", traceparent: `00-${fallbackTraceId}-${randomHex(16)}-00` },
+    });
+    expect(
+      fallback.headers.get("x-request-id"),
+      'an invalid X-Request-Id ("not valid!") is ignored, and then a valid traceparent comes next: its ' +
+        "trace id is the request id",
+    ).toBe(fallbackTraceId);
+
+    const { lines } = await waitForRequests([traceId, requestId, fallbackTraceId]);
     expect(
       linesOf(lines, traceId).map((line) => line.msg),
       `the lines of the request must carry the trace id "${traceId}" as request_id`,
@@ -154,26 +215,36 @@ task(2, "Give each request a correlation id", () => {
   });
 
   it("an invalid or missing id is replaced by a fresh UUID, which the request's lines carry", async () => {
-    const invalid: Record<string, string>[] = [
-      { "x-request-id": 'has spaces and "quotes"' },
-      { "x-request-id": "x".repeat(65) },
-      { "x-request-id": '{"level":"error"}' },
-      { traceparent: `00-${"0".repeat(32)}-${randomHex(16)}-01` },
-      { traceparent: `00-${randomHex(32).toUpperCase()}-${randomHex(16)}-01` },
-      { traceparent: `ff-${randomHex(32)}-${randomHex(16)}-01` },
-      { traceparent: "00-abc-def-01" },
+    const trace = randomHex(32);
+    const parent = randomHex(16);
+    const invalid: [Record<string, string>, string][] = [
+      [{}, "no X-Request-Id and no traceparent"],
+      [{}, "no X-Request-Id and no traceparent (a second time)"],
+      [{ "x-request-id": "" }, "an empty X-Request-Id (it must have 1 to 64 characters)"],
+      [{ "x-request-id": 'has spaces and "quotes"' }, "an X-Request-Id with spaces and quotes"],
+      [{ "x-request-id": "x".repeat(65) }, "an X-Request-Id of 65 characters"],
+      [{ "x-request-id": '{"level":"error"}' }, "an X-Request-Id holding JSON"],
+      [{ traceparent: `00-${"0".repeat(32)}-${parent}-01` }, "a traceparent whose trace id is all zeros"],
+      [{ traceparent: `00-${trace}-${"0".repeat(16)}-01` }, "a traceparent whose parent id is all zeros"],
+      [{ traceparent: `00-${trace.toUpperCase()}-${parent}-01` }, "a traceparent with upper-case hex"],
+      [{ traceparent: `ff-${trace}-${parent}-01` }, "a traceparent of version ff instead of 00"],
+      [{ traceparent: `00-${trace}-${parent}-01-extra` }, "a traceparent with more after its flags"],
+      [{ traceparent: `00-${trace}-${parent}-1` }, "a traceparent whose flags are one digit"],
+      [{ traceparent: "00-abc-def-01" }, "a traceparent with ids too short"],
     ];
     const generated: string[] = [];
-    for (const headers of [{}, {}, ...invalid]) {
+    for (const [headers, what] of invalid) {
       const reply = await call("GET", "/orders/none", { headers });
-      const echoed = reply.headers.get("x-request-id") ?? "";
+      const echoed = reply.headers.get("x-request-id");
       expect(
-        echoed,
-        `a request with ${JSON.stringify(headers)} must get a generated id (crypto.randomUUID()) in X-Request-Id. ` +
-          "An X-Request-Id is reused only if it is 1 to 64 of A-Z a-z 0-9 . _ -, a traceparent only if it is " +
-          "00-<32 lower-case hex>-<16 lower-case hex>-<2 hex> with ids not all zeros: anything else could forge log lines",
-      ).toMatch(uuidPattern);
-      generated.push(echoed);
+        echoed !== null && uuidPattern.test(echoed),
+        `a request with ${what} (${JSON.stringify(headers)}) must get a generated id (crypto.randomUUID()) in ` +
+          `X-Request-Id; it got ${echoed === null ? "no X-Request-Id header" : `"${echoed}"`}. An X-Request-Id ` +
+          "is reused only if it is 1 to 64 of A-Z a-z 0-9 . _ -, a traceparent only if it is exactly " +
+          "00-<32 lower-case hex>-<16 lower-case hex>-<2 lower-case hex> with neither id all zeros: anything " +
+          "else could forge log lines",
+      ).toBe(true);
+      generated.push(echoed!);
     }
     expect(
       new Set(generated).size,

@@ -5,12 +5,16 @@ import {
   createOrder,
   got,
   graderRequestId,
+  type LogLine,
   linesOf,
   show,
   waitForLines,
   waitForRequests,
   withMsg,
 } from "./helpers.ts";
+
+const describeId = (line: LogLine): string =>
+  line.request_id === undefined ? "no request_id" : `"request_id": ${JSON.stringify(line.request_id)}`;
 
 /** Concurrent requests in the overlap test. More than the pool's 10 connections, so some wait for one. */
 const CONCURRENT = 12;
@@ -23,28 +27,42 @@ task(3, "Carry the id through async work with AsyncLocalStorage", () => {
       body: { item: "walnut desk", quantity: 2 },
     });
     expect(reply.status, `POST /orders { item, quantity: 2 } must answer 201 (${got(reply)})`).toBe(201);
-    const orderId = (reply.json as { id?: string } | undefined)?.id ?? "(no id in the response)";
+    const orderId = (reply.json as { id?: unknown } | undefined)?.id;
+    expect(typeof orderId, `POST /orders answers 201 { id }: the body has no id (${got(reply)})`).toBe(
+      "string",
+    );
 
     const { lines } = await waitForLines(({ lines: soFar }) =>
       withMsg(soFar, "warehouse notified").some((line) => line.order_id === orderId),
     );
     const notified = withMsg(lines, "warehouse notified").find((line) => line.order_id === orderId);
     expect(
-      notified,
+      notified !== undefined,
       `POST /orders notifies the warehouse 50 ms after answering and logs "warehouse notified" { order_id: ` +
-        `"${orderId}" }: no such JSON line was printed`,
-    ).toBeDefined();
+        `"${String(orderId)}" }: no such JSON line was printed`,
+    ).toBe(true);
     expect(
-      notified?.request_id,
+      notified!.request_id === requestId,
       '"warehouse notified" is logged after the response was sent, by work the request started: it must still ' +
-        `carry "request_id": "${requestId}". AsyncLocalStorage.run() follows timers and promises started inside it; ` +
-        "clearing a variable when the response ends does not",
-    ).toBe(requestId);
+        `carry "request_id": "${requestId}", and it has ${describeId(notified!)}. AsyncLocalStorage.run() ` +
+        "follows timers and promises started inside it; clearing a variable when the response ends does not",
+    ).toBe(true);
     expect(
       linesOf(lines, requestId).map((line) => line.msg),
       "every line caused by the request carries its id: the INSERT's db query, order created, the access line, " +
         "then the UPDATE's db query and warehouse notified",
     ).toEqual(["db query", "order created", "request completed", "db query", "warehouse notified"]);
+    const [insert, update] = withMsg(linesOf(lines, requestId), "db query");
+    expect(
+      [insert!.rows, update!.rows],
+      '"rows" of a db query line is result.rowCount: the INSERT and the UPDATE each touched 1 row (neither has ' +
+        "RETURNING, so result.rows is empty: its length is not the row count)",
+    ).toEqual([1, 1]);
+    expect(
+      [insert!, update!].filter((line) => JSON.stringify(line).includes(String(orderId))).map(show),
+      "a db query line holds the statement as sql, never its parameters (they carry user data: emails, " +
+        `password hashes...), yet the order id "${String(orderId)}" passed as $1 is in these lines`,
+    ).toEqual([]);
 
     const { rows } = await postgres().query<{ notified: boolean }>(
       "SELECT notified_at IS NOT NULL AS notified FROM orders WHERE id = $1",

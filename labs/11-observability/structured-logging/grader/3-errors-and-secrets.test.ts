@@ -27,6 +27,25 @@ interface SerializedError {
 
 const errorsOf = (lines: LogLine[]): LogLine[] => lines.filter((line) => line.level === "error");
 
+/** The failed request must have exactly one error line with its id; says why not, by what was printed. */
+function expectOneErrorLine(errors: LogLine[], lines: LogLine[], requestId: string): void {
+  const unlabelled = errorsOf(lines).filter(
+    (line) => line.request_id === undefined && line.msg !== "listening",
+  );
+  const why =
+    errors.length > 1
+      ? `found ${errors.length}: log the error once, at the boundary; code that rethrows it (query(), the ` +
+        `route) must not log it too. They were:\n${errors.map(show).join("\n")}`
+      : unlabelled.length > 0
+        ? "found none with this id, but an error line without request_id: log it inside runWithRequestId(), " +
+          `where currentRequestId() is the request's id. It was: ${show(unlabelled.at(-1))}`
+        : 'found none: when the route throws, the boundary logs log.error("request failed", { err: error, ... })';
+  expect(
+    errors.length,
+    `the failed request must print exactly one line with "level": "error" and "request_id": "${requestId}"; ${why}`,
+  ).toBe(1);
+}
+
 task(4, "Log errors once, at the boundary, as data", () => {
   it("a failing request answers 500 with its id and logs exactly one error line with the stack and cause as fields", async () => {
     const { end: before } = await output();
@@ -58,34 +77,51 @@ task(4, "Log errors once, at the boundary, as data", () => {
       "the failed request printed lines that are not JSON: log the error as one JSON line with the stack in a " +
         "field (console.error(error) prints the stack as many lines of text, which log stores split apart)",
     ).toEqual([]);
-    const errors = errorsOf(linesOf(lines, requestId));
+    const mine = linesOf(lines, requestId);
+    const errors = errorsOf(mine);
+    expectOneErrorLine(errors, lines, requestId);
     expect(
-      errors.length,
-      `the failed request must print exactly one line with "level": "error" and its request_id (found ` +
-        `${errors.length}): log at the boundary only; code that rethrows must not log too`,
-    ).toBe(1);
-    const err = errors[0]?.err as SerializedError | undefined;
+      mine.map((line) => line.msg).sort(),
+      "a request whose statement failed logs the boundary's error line and its access line, nothing more: " +
+        'query() logs "db query" only after a statement that succeeds, and does not log the error it rethrows',
+    ).toEqual(["request completed", "request failed"]);
+    const err = errors[0]!.err as SerializedError | undefined;
     expect(
-      err && { type: err.type, message: err.message },
-      `the error line must hold the error under "err" as { type, message, stack, ... }. JSON.stringify of an ` +
-        `Error gives {} because its properties are not enumerable: copy them out. Got ${show(errors[0])}`,
-    ).toEqual({ type: "Error", message: "could not create order for broken chair" });
-    expect(
-      typeof err?.stack === "string" &&
-        err.stack.includes("could not create order") &&
-        /\n\s+at /.test(err.stack),
-      "err.stack must be the error's stack (error.stack), a string whose frames stay inside the one JSON line",
+      typeof err === "object" && err !== null,
+      `the error line must hold the error under "err" as { type, message, stack, ... }. Got ${show(errors[0])}`,
     ).toBe(true);
     expect(
-      err?.cause && { type: err.cause.type, code: err.cause.code },
-      "the route wrapped the database error: new Error(..., { cause }). err.cause must be serialized the same " +
-        "way, with its own properties: the SQLSTATE code 23514 (check_violation) is what tells you why",
-    ).toEqual({ type: expect.any(String) as unknown, code: "23514" });
-    expect(String(err?.cause?.message), "err.cause.message must be the database's message").toMatch(
-      /check constraint/,
-    );
+      { type: err!.type, message: err!.message },
+      `err must be { type: error.name, message: error.message, stack, ... }. JSON.stringify of an Error gives ` +
+        `{} because its properties are not enumerable: copy them out. Got ${show(errors[0])}`,
+    ).toEqual({ type: "Error", message: "could not create order for broken chair" });
     expect(
-      withMsg(linesOf(lines, requestId), "request completed")[0]?.status,
+      typeof err!.stack === "string" &&
+        err!.stack.includes("could not create order") &&
+        /\n\s+at /.test(err!.stack),
+      "err.stack must be the error's stack (error.stack), a string whose frames stay inside the one JSON line",
+    ).toBe(true);
+    const cause = err!.cause;
+    expect(
+      typeof cause === "object" && cause !== null,
+      "the route wrapped the database error: new Error(..., { cause }). err.cause must be that error, " +
+        `serialized the same way as err. Got ${show(err)}`,
+    ).toBe(true);
+    expect(
+      { type: typeof cause!.type, code: cause!.code },
+      "err.cause must be serialized like err: its type, and its own properties, such as pg's code: the SQLSTATE " +
+        `23514 (check_violation) is what tells you why. Got ${show(cause)}`,
+    ).toEqual({ type: "string", code: "23514" });
+    expect(
+      typeof cause!.message === "string" && /check constraint/.test(cause!.message),
+      `err.cause.message must be the database's message ("new row ... violates check constraint ..."). Got ${show(cause)}`,
+    ).toBe(true);
+    expect(
+      typeof cause!.stack === "string" && cause!.stack.length > 0,
+      `err.cause must carry its stack too, as a string, like err. Got ${show(cause)}`,
+    ).toBe(true);
+    expect(
+      withMsg(mine, "request completed")[0]!.status,
       "the access line of the failed request must say status 500",
     ).toBe(500);
   });
@@ -101,10 +137,11 @@ task(4, "Log errors once, at the boundary, as data", () => {
     const { lines, garbage } = await waitForRequests([requestId], before);
     expect(garbage, "the error must be logged as one JSON line, not as text").toEqual([]);
     const errors = errorsOf(linesOf(lines, requestId));
+    expectOneErrorLine(errors, lines, requestId);
     expect(
-      errors.map((line) => (line.err as SerializedError | undefined)?.type),
-      `exactly one error line for request ${requestId}, whose err.type is the error's name (got ${show(errors)})`,
-    ).toEqual(["URIError"]);
+      (errors[0]!.err as SerializedError | undefined)?.type === "URIError",
+      `the error line's err.type must be the error's name, URIError (got ${show(errors[0])})`,
+    ).toBe(true);
   });
 });
 
@@ -139,7 +176,12 @@ task(5, "Keep secrets out of the logs", () => {
     expect(text.includes(cookie), "the Cookie header's session was printed: redact cookie too").toBe(false);
     const authenticating = withMsg(linesOf(lines, requestId), "authenticating")[0];
     expect(
-      (authenticating?.headers ?? {}) as Record<string, unknown>,
+      authenticating !== undefined,
+      'GET /me logs log.debug("authenticating", { headers }): no such line was printed for this request. ' +
+        "Every log.<level>() call writes its line, debug included",
+    ).toBe(true);
+    expect(
+      (authenticating!.headers ?? {}) as Record<string, unknown>,
       'the route logs log.debug("authenticating", { headers }): keep the harmless headers and redact the ' +
         `secret ones, so the line stays useful. Got ${show(authenticating)}`,
     ).toMatchObject({
@@ -153,14 +195,43 @@ task(5, "Keep secrets out of the logs", () => {
   it("password, token and secret fields are redacted at any depth without changing the caller's object", async () => {
     const email = `${uid("grace")}@example.com`;
     const password = `pw-${randomUUID()}`;
-    const apiToken = `tok-${randomUUID()}`;
+    const secret = (name: string): string => `${name}-${randomUUID()}`;
+    // Each secret of its own, so a leak names the field that leaked.
+    const secrets: [string, string, string][] = [
+      ["password", password, 'a field whose name contains "password"'],
+      [
+        "Password_Confirmation",
+        secret("confirm"),
+        'names are matched ignoring case: "Password_Confirmation"',
+      ],
+      ["profile.api_token", secret("api"), 'a field whose name contains "token", one level down'],
+      [
+        "profile.API_SECRET",
+        secret("apisecret"),
+        'names are matched ignoring case: "API_SECRET" contains secret',
+      ],
+      ["profile.devices[0].secret", secret("device"), "fields inside array elements"],
+      ["profile.Authorization", secret("auth"), 'a field named "Authorization", ignoring case, anywhere'],
+      ["profile.Set-Cookie", secret("setcookie"), 'a field named "set-cookie", ignoring case'],
+      ["profile.Cookie", secret("cookie"), 'a field named "cookie", ignoring case'],
+    ];
+    const value = (path: string): string => secrets.find(([name]) => name === path)![1];
     const requestId = graderRequestId();
     const reply = await call("POST", "/users", {
       headers: { "x-request-id": requestId },
       body: {
         email,
         password,
-        profile: { name: "Grace", api_token: apiToken, devices: [{ secret: apiToken }] },
+        Password_Confirmation: value("Password_Confirmation"),
+        profile: {
+          name: "Grace",
+          api_token: value("profile.api_token"),
+          API_SECRET: value("profile.API_SECRET"),
+          devices: [{ secret: value("profile.devices[0].secret"), model: "phone" }],
+          Authorization: value("profile.Authorization"),
+          "Set-Cookie": [value("profile.Set-Cookie")],
+          Cookie: value("profile.Cookie"),
+        },
       },
     });
     expect(reply.status, `POST /users { email, password, profile } must answer 201 (${got(reply)})`).toBe(
@@ -169,23 +240,33 @@ task(5, "Keep secrets out of the logs", () => {
 
     const { lines } = await waitForRequests([requestId]);
     const text = await printed();
+    const leaked = secrets.filter(([, secretValue]) => text.includes(secretValue));
     expect(
-      text.includes(password),
-      'the password was printed: a field whose name contains "password" must be logged as "[REDACTED]"',
-    ).toBe(false);
-    expect(
-      text.includes(apiToken),
-      'profile.api_token and profile.devices[0].secret were printed: redact fields whose name contains "token" ' +
-        'or "secret" at any depth, inside arrays too',
-    ).toBe(false);
+      leaked.map(([path, , why]) => `${path} (${why})`),
+      "these secret fields of the body were printed: replace the value of every field whose name, ignoring case, " +
+        'is authorization, cookie or set-cookie, or contains password, secret or token, with "[REDACTED]", at any depth',
+    ).toEqual([]);
     const received = withMsg(linesOf(lines, requestId), "signup received")[0];
     expect(
-      received?.user,
-      `the route logs log.info("signup received", { user: body }): redact the secrets and keep the rest. Got ${show(received)}`,
+      received !== undefined,
+      'the route logs log.info("signup received", { user: body }): no such line was printed for this request',
+    ).toBe(true);
+    expect(
+      received!.user,
+      `the route logs log.info("signup received", { user: body }): redact the secrets and keep the rest, as it is. Got ${show(received)}`,
     ).toEqual({
       email,
       password: "[REDACTED]",
-      profile: { name: "Grace", api_token: "[REDACTED]", devices: [{ secret: "[REDACTED]" }] },
+      Password_Confirmation: "[REDACTED]",
+      profile: {
+        name: "Grace",
+        api_token: "[REDACTED]",
+        API_SECRET: "[REDACTED]",
+        devices: [{ secret: "[REDACTED]", model: "phone" }],
+        Authorization: "[REDACTED]",
+        "Set-Cookie": "[REDACTED]",
+        Cookie: "[REDACTED]",
+      },
     });
 
     const { rows } = await postgres().query<{ password_hash: string }>(
@@ -201,5 +282,10 @@ task(5, "Keep secrets out of the logs", () => {
       "the stored password hash is not the hash of the password sent: the route hashed what was left in the " +
         "body after logging it. Redaction must build a redacted copy and leave the caller's object alone",
     ).toBe(true);
+    expect(
+      text.includes(rows[0]!.password_hash),
+      "the stored password hash was printed: it is a parameter of the INSERT, and a db query line holds the " +
+        "statement as sql, never its parameters",
+    ).toBe(false);
   });
 });

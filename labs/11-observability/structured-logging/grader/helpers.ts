@@ -1,7 +1,9 @@
 // Shared by the grader files: requests to the learner's service, the lines it printed, and test data.
 import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { learner, postgres } from "@backend-labs/graders";
+import { got, learner, postgres, uid, waitFor } from "@backend-labs/graders";
+
+export { got, uid };
 
 export interface Reply {
   status: number;
@@ -13,9 +15,6 @@ export interface Reply {
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const levels = ["debug", "info", "warn", "error"];
-
-/** A unique name for rows a test creates, so tests share nothing. */
-export const uid = (label: string): string => `${label}-${randomUUID().slice(0, 8)}`;
 
 /** A valid X-Request-Id of the grader's own, so the lines of one request can be found. */
 export const graderRequestId = (): string => `grader-${randomUUID()}`;
@@ -38,12 +37,6 @@ export async function call(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
-}
-
-/** "got 500 {"error":...}": what the service answered, for assertion messages. */
-export function got(reply: Reply): string {
-  const body = reply.text.length > 300 ? `${reply.text.slice(0, 300)}...` : reply.text;
-  return `got ${reply.status}${body ? ` ${body}` : " with no body"}`;
 }
 
 export type LogLine = Record<string, unknown>;
@@ -92,16 +85,10 @@ export const withMsg = (lines: LogLine[], msg: string): LogLine[] => lines.filte
  * travels from the service's stdout through the runner, so it may arrive a moment after the response.
  */
 export async function waitForLines(ready: (output: Output) => boolean, from = 0): Promise<Output> {
-  const deadline = Date.now() + 1_500;
-  for (;;) {
-    const current = await output(from);
-    if (ready(current) || Date.now() > deadline) {
-      // A duplicate line would be printed in the same instant: one more look catches it.
-      await sleep(50);
-      return output(from);
-    }
-    await sleep(25);
-  }
+  await waitFor(async () => ready(await output(from)), 1_500, 25);
+  // A duplicate line would be printed in the same instant: one more look catches it.
+  await sleep(50);
+  return output(from);
 }
 
 /** Waits for the "request completed" line of each id, then returns everything printed. */
