@@ -1,6 +1,13 @@
 import { expect, it } from "vitest";
-import { postgres, task } from "@backend-labs/graders";
-import { type AuthorRow, got, gql, storedAuthors } from "./helpers.ts";
+import { got, postgres, task } from "@backend-labs/graders";
+import {
+  type AuthorRow,
+  createAuthorStoredOutOfOrder,
+  errorsOf,
+  expectGraphQLError,
+  gql,
+  storedAuthors,
+} from "./helpers.ts";
 
 const catalogQuery = `{
   authors {
@@ -13,7 +20,7 @@ const catalogQuery = `{
 task(1, "Resolve authors, books and reviews from Postgres", () => {
   it("authors returns the first 50 authors by id, each with its books and their reviews, in id order", async () => {
     const reply = await gql<{ authors: AuthorRow[] }>(catalogQuery);
-    expect(reply.errors, `the catalog query must run without errors (${got(reply)})`).toBeUndefined();
+    expect(errorsOf(reply), `the catalog query must run without errors`).toEqual([]);
     expect(reply.status, `a query that ran answers 200 (${got(reply)})`).toBe(200);
     const authors = reply.data?.authors ?? [];
     const expected = await storedAuthors(50);
@@ -59,16 +66,18 @@ task(1, "Resolve authors, books and reviews from Postgres", () => {
       }`,
       { book: book.id, author: book.author_id },
     );
-    expect(reply.errors, `these fields must resolve without errors (${got(reply)})`).toBeUndefined();
+    expect(errorsOf(reply), `these fields must resolve without errors`).toEqual([]);
     const expectedAuthor = (await storedAuthors(1_000)).find((author) => author.id === book.author_id)!;
-    expect(reply.data?.book.id, `book(id: "${book.id}") must return that book`).toBe(book.id);
-    expect(reply.data?.book.author, "Book.author is the author the book's author_id points to").toEqual({
+    expect(reply.data?.book?.id, `book(id: "${book.id}") must return that book (${got(reply)})`).toBe(
+      book.id,
+    );
+    expect(reply.data?.book?.author, "Book.author is the author the book's author_id points to").toEqual({
       id: expectedAuthor.id,
       name: expectedAuthor.name,
     });
     const expectedReviews = expectedAuthor.books.find((b) => b.id === book.id)!.reviews;
     expect(
-      reply.data?.book.reviews,
+      reply.data?.book?.reviews,
       "Book.reviews lists the book's reviews by id, and Review.book leads back to the same book",
     ).toEqual(expectedReviews.map((review) => ({ id: review.id, book: { id: book.id } })));
     expect(
@@ -81,22 +90,63 @@ task(1, "Resolve authors, books and reviews from Postgres", () => {
     ).toEqual({ missingBook: null, missingAuthor: null });
   });
 
-  it("authors(first) returns that many authors and refuses a first above 100", async () => {
+  it("authors(first) returns that many authors by id, up to 100, and refuses a first above 100", async () => {
+    // An UPDATE writes a new version of the row after the others: from now on Postgres reads author 1 last
+    // unless the query asks for ORDER BY id.
+    await postgres().query(
+      "UPDATE authors SET name = name WHERE id = (SELECT id FROM authors ORDER BY id LIMIT 1)",
+    );
     const three = await gql<{ authors: { id: string }[] }>("{ authors(first: 3) { id } }");
+    expect(errorsOf(three), `authors(first: 3) must run without errors`).toEqual([]);
     expect(
       three.data?.authors.map((author) => author.id),
-      `authors(first: 3) returns the first 3 authors by id (${got(three)})`,
+      "authors(first: 3) returns the first 3 authors by id. Without ORDER BY id, LIMIT takes whichever rows " +
+        `Postgres reads first, and an updated row is read last (${got(three)})`,
     ).toEqual((await storedAuthors(3)).map((author) => author.id));
 
-    const tooMany = await gql<{ authors: unknown }>("{ authors(first: 101) { id } }");
+    const hundred = await gql<{ authors: { id: string }[] }>("{ authors(first: 100) { id } }");
     expect(
-      tooMany.errors?.[0]?.message,
-      "authors(first: 101) must fail with an error whose message mentions `first`: a list field without a cap " +
-        `lets one request read the whole table (${got(tooMany)})`,
-    ).toMatch(/first/i);
+      errorsOf(hundred),
+      `authors(first: 100) must run without errors: only a first above 100 is refused`,
+    ).toEqual([]);
+    expect(
+      hundred.data?.authors.map((author) => author.id),
+      "authors(first: 100) returns the first 100 authors by id (all of them, while there are fewer)",
+    ).toEqual((await storedAuthors(100)).map((author) => author.id));
+
+    const tooMany = await gql<{ authors: unknown }>("{ authors(first: 101) { id } }");
+    expectGraphQLError(
+      tooMany,
+      "authors(first: 101)",
+      /first/i,
+      "`first` (a list field without a cap lets one request read the whole table)",
+    );
     expect(
       tooMany.data,
-      "a refused authors field leaves no data (it is non-null, so data is null)",
+      `a refused authors field leaves no data (it is non-null, so data is null) (${got(tooMany)})`,
     ).toBeNull();
+  });
+
+  it("Author.books and Book.reviews are ordered by id, whatever order the rows are stored in", async () => {
+    const author = await createAuthorStoredOutOfOrder("ordered");
+    const reply = await gql<{
+      author: { books: { id: string; title: string; reviews: { id: string; body: string }[] }[] } | null;
+    }>("query ($id: ID!) { author(id: $id) { books { id title reviews { id body } } } }", {
+      id: author.id,
+    });
+    expect(errorsOf(reply), `author(id: "${author.id}") must resolve without errors`).toEqual([]);
+    const books = reply.data?.author?.books;
+    expect(
+      books?.map((book) => book.id),
+      `author ${author.id}'s books were stored in the order of ids ${author.books[2]!.id}, ${author.books[0]!.id}, ` +
+        `${author.books[1]!.id}. Author.books lists them by id: the books-by-author batch needs ORDER BY id ` +
+        `(${got(reply)})`,
+    ).toEqual(author.books.map((book) => book.id));
+    const reviews = author.books[0]!.reviews;
+    expect(
+      books?.[0]?.reviews,
+      `book ${author.books[0]!.id}'s reviews were stored in the order of ids ${reviews[2]!.id}, ${reviews[0]!.id}, ` +
+        `${reviews[1]!.id}. Book.reviews lists them by id: the reviews-by-book batch needs ORDER BY id`,
+    ).toEqual(reviews);
   });
 });

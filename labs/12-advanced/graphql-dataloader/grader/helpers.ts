@@ -1,10 +1,10 @@
 // Shared by the grader files: GraphQL requests to the learner's server, the catalog as stored in Postgres
 // (read as the superuser, independently of the learner's code), and a way to count the learner's SQL
 // statements from the database's side.
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { gradingContext, learner, type LearnerInstance, postgres } from "@backend-labs/graders";
+import { expect } from "vitest";
+import { got, gradingContext, learner, type LearnerInstance, postgres, uid } from "@backend-labs/graders";
 
 export interface GraphQLReply<T> {
   status: number;
@@ -34,14 +34,33 @@ export async function gql<T = Record<string, unknown>>(
   return { status: response.status, data: body.data, errors: body.errors, text };
 }
 
-/** "got 200 {"errors":[...]}": what the server answered, for assertion messages. */
-export function got(reply: GraphQLReply<unknown>): string {
-  const body = reply.text.length > 400 ? `${reply.text.slice(0, 400)}...` : reply.text;
-  return `got ${reply.status} ${body || "with no body"}`;
+/** The GraphQL errors of a reply, one line each ("a3: message"), for "must run without errors" checks. */
+export function errorsOf(reply: GraphQLReply<unknown>): string[] {
+  return (reply.errors ?? []).map((error) =>
+    error.path ? `${error.path.join(".")}: ${error.message}` : error.message,
+  );
 }
 
-export function uid(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
+/**
+ * Asserts that `request` failed with a GraphQL error whose message matches `pattern`: first that there is an
+ * error at all (so a request that wrongly succeeded says so), then what it mentions.
+ */
+export function expectGraphQLError(
+  reply: GraphQLReply<unknown>,
+  request: string,
+  pattern: RegExp,
+  mention: string,
+): void {
+  const message = reply.errors?.[0]?.message;
+  expect(
+    message,
+    `${request} must fail with a GraphQL error (throw an Error from the resolver), but the response carries ` +
+      `no error (${got(reply)})`,
+  ).toBeTypeOf("string");
+  expect(
+    message,
+    `${request} must fail with an error whose message mentions ${mention} (${got(reply)})`,
+  ).toMatch(pattern);
 }
 
 export interface ReviewRow {
@@ -112,6 +131,48 @@ export async function createAuthor(
     bookIds.push(book[0]!.id);
   }
   return { id, name, bookIds };
+}
+
+/** `n` new ids of `table`, taken from its identity sequence, ascending. */
+async function nextIds(table: "books" | "reviews", n: number): Promise<string[]> {
+  const { rows } = await postgres().query<{ id: string }>(
+    `SELECT nextval(pg_get_serial_sequence($1, 'id'))::text AS id FROM generate_series(1, $2)`,
+    [table, n],
+  );
+  return rows.map((row) => row.id).sort((a, b) => Number(a) - Number(b));
+}
+
+/**
+ * An author whose rows are stored out of id order: three books written to the table in the order of ids
+ * 3, 1, 2 (of the three), and three reviews of its lowest-id book written likewise. Postgres returns rows
+ * without ORDER BY in the order they are stored, so only an ORDER BY id lists them by id.
+ */
+export async function createAuthorStoredOutOfOrder(label: string): Promise<{
+  id: string;
+  name: string;
+  books: { id: string; title: string; reviews: { id: string; body: string }[] }[];
+}> {
+  const author = await createAuthor(label, []);
+  const bookIds = await nextIds("books", 3);
+  const books = bookIds.map((id, i) => ({ id, title: `${label} volume ${i + 1}` }));
+  const written = [books[2]!, books[0]!, books[1]!];
+  await postgres().query(
+    `INSERT INTO books (id, author_id, title) OVERRIDING SYSTEM VALUE
+     SELECT id, $1, title FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS b(id, title, n) ORDER BY n`,
+    [author.id, written.map((book) => book.id), written.map((book) => book.title)],
+  );
+  const reviewIds = await nextIds("reviews", 3);
+  const reviews = reviewIds.map((id, i) => ({ id, body: `${label} review ${i + 1}` }));
+  const writtenReviews = [reviews[2]!, reviews[0]!, reviews[1]!];
+  await postgres().query(
+    `INSERT INTO reviews (id, book_id, rating, body) OVERRIDING SYSTEM VALUE
+     SELECT id, $1, 3, body FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS r(id, body, n) ORDER BY n`,
+    [books[0]!.id, writtenReviews.map((review) => review.id), writtenReviews.map((review) => review.body)],
+  );
+  return {
+    ...author,
+    books: books.map((book, i) => ({ ...book, reviews: i === 0 ? reviews : [] })),
+  };
 }
 
 export async function storedReviews(bookId: string): Promise<ReviewRow[]> {
