@@ -1,17 +1,21 @@
 import { afterEach, beforeAll, expect, it } from "vitest";
-import { learner, type LearnerInstance, startLearner, task } from "@backend-labs/graders";
+import { learner, type LearnerInstance, startLearner, task, uid } from "@backend-labs/graders";
 import {
   activeChannels,
   type ChatClient,
   channelOf,
   closeAllClients,
+  connectionIds,
   connectMany,
+  pauseRedis,
   publishToRoom,
   subscribers,
   subscribersBecome,
   tapRooms,
-  uid,
 } from "./helpers.ts";
+
+/** How long the tests that check what waits for Redis suspend it (CLIENT PAUSE). */
+const REDIS_PAUSE_MS = 1_500;
 
 /** A second instance of the server, as behind a load balancer: its clients share nothing with the first's. */
 let second: LearnerInstance;
@@ -105,6 +109,42 @@ task(1, "Rooms on one instance", () => {
     );
     expect(client!.closed, "a bad command must not close the connection").toBe(false);
   });
+
+  it("a room of 64 characters and a text of 2000 are accepted; one character more is refused", async () => {
+    const [client] = await connectMany(learner(), 1);
+    const longest = `${uid("r")}${"a".repeat(64)}`.slice(0, 64);
+    expect(
+      await client!.join(longest),
+      `a room name of 64 characters of a-z, 0-9 and - is valid: join "${longest}" must be answered with joined`,
+    ).toBe(true);
+    const full = await client!.say(longest, "y".repeat(2000));
+    expect(full.answer, "a text of 2000 characters is valid: the say must be answered with sent").toEqual({
+      type: "sent",
+      room: longest,
+      id: full.id,
+    });
+    const cases: [unknown, string][] = [
+      [{ type: "join", room: `${longest}b` }, "a room name of 65 characters"],
+      [{ type: "join", room: "under_score" }, 'a room name with a character outside a-z, 0-9 and - ("_")'],
+      [{ type: "join", room: "" }, "an empty room name"],
+      [{ type: "say", room: longest, id: uid("long"), text: "y".repeat(2001) }, "a text of 2001 characters"],
+      [{ type: "say", room: longest, id: uid("nan"), text: 42 }, "a text that is not a string"],
+    ];
+    for (const [command, what] of cases) {
+      const from = client!.received.length;
+      client!.send(command);
+      const answer = await client!.waitFor(
+        (message) => message.type === "error" || message.type === "joined" || message.type === "sent",
+        2_000,
+        from,
+      );
+      expect(
+        answer?.type,
+        `${what} must be refused with {"type":"error","message":...} (got ${JSON.stringify(answer) ?? "no answer"})`,
+      ).toBe("error");
+    }
+    expect(client!.closed, "a refused command must not close the connection").toBe(false);
+  });
 });
 
 task(2, "Fan out across instances through Redis", () => {
@@ -147,6 +187,62 @@ task(2, "Fan out across instances through Redis", () => {
       await tap.stop();
     }
   });
+
+  it("connection ids are unique across instances, so no member elsewhere is taken for the sender", async () => {
+    await connectMany(learner(), 3);
+    await connectMany(second, 3);
+    const first = connectionIds.get(learner().url("/")) ?? new Set<string>();
+    const shared = [...(connectionIds.get(second.url("/")) ?? [])].filter((id) => first.has(id));
+    expect(
+      shared,
+      "both instances handed out these connectionIds. A message carries its sender's id in `from`, and every " +
+        "instance skips the member with that id: a member on the other instance with the same id never gets " +
+        "the message. A counter per process repeats on every instance; use an id unique everywhere (a UUID)",
+    ).toEqual([]);
+  });
+
+  it("joined waits for the SUBSCRIBE and sent for the PUBLISH: neither comes while Redis is paused", async () => {
+    const joining = await connectMany(learner(), 2);
+    const room = uid("patience");
+    const pausedUntil = await pauseRedis(REDIS_PAUSE_MS);
+    // Two joins of a room this instance is not subscribed to yet: one SUBSCRIBE is pending for both.
+    for (const client of joining) client.send({ type: "join", room });
+    for (const client of joining) {
+      const joined = await client.waitFor(
+        (message) => message.type === "joined" && message.room === room,
+        REDIS_PAUSE_MS + 3_000,
+      );
+      expect(joined, `join must be answered with {"type":"joined","room":"${room}"}`).toBeDefined();
+      const early = pausedUntil - client.arrivedAt.get(joined!)!;
+      expect(
+        early,
+        `joined arrived ${early} ms before Redis could answer the SUBSCRIBE (Redis was paused): a message ` +
+          "published right after joined would be lost. Answer joined only once subscribe() has resolved, and " +
+          "when another member's SUBSCRIBE of the room is still pending, wait for that one too",
+      ).toBeLessThanOrEqual(100);
+    }
+
+    const [remote] = await connectMany(second, 1);
+    await joinAll([remote!], room);
+    const saidUntil = await pauseRedis(REDIS_PAUSE_MS);
+    const id = uid("msg");
+    joining[0]!.send({ type: "say", room, id, text: "are you there?" });
+    const sent = await joining[0]!.waitFor(
+      (message) => message.type === "sent" && message.id === id,
+      REDIS_PAUSE_MS + 3_000,
+    );
+    expect(sent, 'say must be answered with {"type":"sent","room","id"}').toBeDefined();
+    const early = saidUntil - joining[0]!.arrivedAt.get(sent!)!;
+    expect(
+      early,
+      `sent arrived ${early} ms before Redis could answer the PUBLISH (Redis was paused): sent promises the ` +
+        "message is on its way. Await publish() before answering sent",
+    ).toBeLessThanOrEqual(100);
+    expect(
+      await remote!.waitFor((message) => message.id === id),
+      "the member on the other instance receives the message once Redis is back",
+    ).toMatchObject({ type: "message", room, id });
+  });
 });
 
 task(3, "One subscription per room per instance, gone with the room's last member", () => {
@@ -176,9 +272,11 @@ task(3, "One subscription per room per instance, gone with the room's last membe
 
   it("the subscription stays while members remain and goes when the last one leaves or disconnects", async () => {
     const room = uid("dwindling");
+    const ownRoom = uid("solo");
     const [stays, leaves] = await connectMany(learner(), 2);
     const [remote] = await connectMany(second, 1);
     await joinAll([stays!, leaves!, remote!], room);
+    await joinAll([stays!], ownRoom);
 
     expect(await leaves!.leave(room), 'leave must be answered with {"type":"left","room"}').toBe(true);
     expect(
@@ -197,6 +295,11 @@ task(3, "One subscription per room per instance, gone with the room's last membe
       "the last member on instance 1 disconnected without a leave: instance 1 must UNSUBSCRIBE from the room's " +
         "channel when the socket closes",
     ).toBe(1);
+    expect(
+      await subscribersBecome(ownRoom, 0),
+      "the socket that disconnected was also the only member of a second room: a closed socket leaves every " +
+        "room it was in, so that room's channel must be unsubscribed too",
+    ).toBe(0);
     expect(await remote!.leave(room), "the remote member leaves").toBe(true);
     expect(
       await subscribersBecome(room, 0),
@@ -204,5 +307,34 @@ task(3, "One subscription per room per instance, gone with the room's last membe
         "per room ever used is a leak that grows with every room)",
     ).toBe(0);
     expect(await activeChannels(channelOf(room)), "PUBSUB CHANNELS must no longer list the room").toEqual([]);
+  });
+
+  it("a socket that closes while its join still waits for Redis leaves no subscription behind", async () => {
+    const [leaving, witness] = await connectMany(learner(), 2);
+    const room = uid("fleeting");
+    const later = uid("later");
+    await pauseRedis(REDIS_PAUSE_MS);
+    // The join starts a SUBSCRIBE that waits for Redis until the pause ends; the close, sent after it on the
+    // same connection, reaches the server while it still waits.
+    leaving!.send({ type: "join", room });
+    leaving!.socket.close();
+    expect(await leaving!.waitClosed(REDIS_PAUSE_MS + 3_000), "the client closes its socket").toBe(true);
+    // The instance's subscriber connection runs its commands in order: once this later join is answered,
+    // Redis has answered the SUBSCRIBE of the closed socket's join.
+    witness!.send({ type: "join", room: later });
+    expect(
+      await witness!.waitFor(
+        (message) => message.type === "joined" && message.room === later,
+        REDIS_PAUSE_MS + 3_000,
+      ),
+      `join must be answered with {"type":"joined","room":"${later}"}`,
+    ).toBeDefined();
+    expect(
+      await subscribersBecome(room, 0, 2_000),
+      "the socket closed while its join was waiting for the SUBSCRIBE: it is a member of nothing, so once " +
+        "Redis has answered, the instance must not stay subscribed. Record the membership when the join " +
+        "arrives (the close then removes it), and decide subscribe or unsubscribe from the membership as it " +
+        "is when each change runs",
+    ).toBe(0);
   });
 });

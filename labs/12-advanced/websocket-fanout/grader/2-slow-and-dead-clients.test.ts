@@ -1,13 +1,6 @@
 import { afterEach, expect, it } from "vitest";
-import { learner, startLearner, task } from "@backend-labs/graders";
-import {
-  ChatClient,
-  closeAllClients,
-  connectMany,
-  publishToRoom,
-  subscribersBecome,
-  uid,
-} from "./helpers.ts";
+import { learner, startLearner, task, uid } from "@backend-labs/graders";
+import { ChatClient, closeAllClients, connectMany, publishToRoom, subscribersBecome } from "./helpers.ts";
 
 afterEach(() => closeAllClients());
 
@@ -22,9 +15,11 @@ const HEARTBEAT_MS = 400;
 task(4, "Drop consumers that do not keep up", () => {
   it("a client that stops reading is terminated, while a fast client in its room gets every message", async () => {
     const room = uid("firehose");
+    const slowOnly = uid("slow-only");
     const [fast, slow] = await connectMany(learner(), 2);
     expect(await fast!.join(room), "the fast client joins the room").toBe(true);
     expect(await slow!.join(room), "the slow client joins the room").toBe(true);
+    expect(await slow!.join(slowOnly), "the slow client joins a second room of its own").toBe(true);
     // From now on the slow client reads nothing: the kernel buffers fill up, then the server's own queue grows.
     slow!.socket.pause();
 
@@ -36,17 +31,27 @@ task(4, "Drop consumers that do not keep up", () => {
       await Promise.all(batch.map((id) => publishToRoom(room, id, text)));
       if (!(await fast!.waitFor((message) => message.id === batch.at(-1)))) break;
     }
+    const fastGot = ids.filter((id) => fast!.messages(id).length === 1).length;
+    expect(
+      fastGot,
+      `the fast client received none of the messages published on the room's channel (with from: "grader"): ` +
+        "deliver everything that arrives on room:R to the room's members, whoever published it",
+    ).toBeGreaterThan(0);
     expect(
       fast!.closed,
       `the fast client reads everything and received bursts of at most ${(FLOOD_ROUND * FLOOD_MESSAGE_BYTES) / 1024} ` +
         "KiB, yet it was disconnected: only a socket with more than 1 MiB queued is a slow consumer",
     ).toBe(false);
     expect(
-      ids.filter((id) => fast!.messages(id).length === 1).length,
+      fastGot,
       `the fast client must receive all ${FLOOD_MESSAGES} messages: a slow client must not hold back the others ` +
         "(never pause the shared subscriber for one socket), and dropping the slow one must not unsubscribe a " +
         "room that still has members",
     ).toBe(FLOOD_MESSAGES);
+
+    // Still not reading: a socket the server dropped with terminate() is gone at once and has left its rooms.
+    // One ended with close() waits (up to 30 s) for a close handshake the client is not reading.
+    const ownRoomGone = (await subscribersBecome(slowOnly, 0, 2_000)) === 0;
 
     slow!.socket.resume();
     const closed = await slow!.waitClosed(2_000);
@@ -63,6 +68,12 @@ task(4, "Drop consumers that do not keep up", () => {
       "a dropped slow consumer must not have received the whole flood: it was cut off when its queue passed 1 MiB",
     ).toBeLessThan(FLOOD_MESSAGES);
 
+    expect(
+      ownRoomGone,
+      "the slow client was dropped, but while it still read nothing its own room stayed subscribed: the server " +
+        "ended it with close(), which queues a close frame behind the backlog and waits up to 30 s for the " +
+        "client's answer, keeping the socket, its rooms and its backlog. terminate() it: it is gone at once",
+    ).toBe(true);
     expect(await fast!.leave(room), "the fast client leaves").toBe(true);
     expect(
       await subscribersBecome(room, 0),
@@ -73,28 +84,47 @@ task(4, "Drop consumers that do not keep up", () => {
 });
 
 task(5, "Detect dead connections with heartbeats", () => {
-  it("a client that stops answering pings is closed within two intervals; one that answers stays", async () => {
+  it("a client that stops answering pings is terminated at the next tick and leaves its rooms; one that answers stays", async () => {
     const instance = await startLearner({ HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS) });
     const room = uid("heartbeat");
+    const deadRoom = uid("vanished");
     const [healthy] = await connectMany(instance, 1);
     // A peer that vanished (lost network, crashed NAT) sends nothing at all, not even a pong.
     const dead = await ChatClient.connect(instance, { autoPong: false });
-    expect(dead, 'a client of /ws must get {"type":"welcome"} first').toBeDefined();
+    // A silent client that never joined a room.
+    const idle = await ChatClient.connect(instance, { autoPong: false });
+    expect(dead && idle, 'a client of /ws must get {"type":"welcome"} first').toBeTruthy();
     expect(await healthy!.join(room), "the healthy client joins").toBe(true);
-    expect(await dead!.join(room), "the silent client joins").toBe(true);
+    expect(await dead!.join(deadRoom), "the silent client joins a room of its own").toBe(true);
+    // From now on it reads nothing either: no pong, and no answer to a close frame.
+    dead!.socket.pause();
 
     const started = Date.now();
-    const deadClosed = await dead!.waitClosed(HEARTBEAT_MS * 2 + 1_000);
+    const deadGone = (await subscribersBecome(deadRoom, 0, HEARTBEAT_MS * 2 + 2_000)) === 0;
+    const idleClosed = await idle!.waitClosed(Math.max(HEARTBEAT_MS * 2 + 2_000 - (Date.now() - started), 0));
+    dead!.socket.resume();
+    const deadClosed = await dead!.waitClosed(1_000);
     expect(
-      deadClosed,
+      deadClosed || deadGone,
       `with HEARTBEAT_INTERVAL_MS=${HEARTBEAT_MS} a client that never answers a ping must be terminated within ` +
         `two intervals; it was still connected after ${Date.now() - started} ms. Ping every socket each ` +
         "interval, and terminate() those that did not answer the previous ping",
     ).toBe(true);
     expect(
-      dead!.pings,
-      "the silent client must have been pinged before it was dropped (socket.ping() every interval)",
-    ).toBeGreaterThanOrEqual(1);
+      deadGone,
+      "the silent client, which had stopped reading, was not terminated: it stayed in its room. close() sends a " +
+        "close frame and waits up to 30 s for an answer a vanished peer never sends; terminate() ends the " +
+        "connection at once, and its close event takes it out of its rooms",
+    ).toBe(true);
+    expect(
+      idleClosed,
+      "a silent client that never joined a room must be dropped too: ping every socket, not only room members",
+    ).toBe(true);
+    expect(
+      idle!.pings,
+      `the silent client was pinged ${idle!.pings} times before it was dropped: at each tick, a socket that did ` +
+        "not answer the previous ping is terminated, not pinged again (so it is gone within two intervals)",
+    ).toBe(1);
 
     // Give the healthy client at least three intervals in all.
     await healthy!.waitClosed(Math.max(HEARTBEAT_MS * 3 - (Date.now() - started), 0));
@@ -110,7 +140,7 @@ task(5, "Detect dead connections with heartbeats", () => {
     expect(await healthy!.leave(room), "the healthy client leaves").toBe(true);
     expect(
       await subscribersBecome(room, 0),
-      "the dropped client must have left the room, so the instance unsubscribes once the healthy one leaves",
+      "the room has no members left: the instance unsubscribes once the healthy client leaves",
     ).toBe(0);
   });
 });

@@ -1,27 +1,26 @@
 // Shared by the grader files: WebSocket clients of the learner's instances, and the Redis side of the
 // fan-out (channels, subscriber counts, messages on the wire) read with the grader's admin connection.
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { WebSocket } from "ws";
-import { gradingContext, type LearnerInstance, redis } from "@backend-labs/graders";
+import { gradingContext, type LearnerInstance, redis, uid } from "@backend-labs/graders";
 
 export interface ServerMessage {
   type: string;
   [field: string]: unknown;
 }
 
-/** A fresh room (or message id) per test, so tests share no channel. */
-export function uid(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
-
 const openClients = new Set<ChatClient>();
+
+/** Every connectionId each instance (by its URL) has handed out in its welcomes so far. */
+export const connectionIds = new Map<string, Set<string>>();
 
 /** One WebSocket client of one instance, recording everything it receives. */
 export class ChatClient {
   readonly socket: WebSocket;
   readonly received: ServerMessage[] = [];
+  /** When each received message arrived (Date.now()). */
+  readonly arrivedAt = new WeakMap<ServerMessage, number>();
   connectionId = "";
   pings = 0;
   closeCode: number | undefined;
@@ -35,11 +34,14 @@ export class ChatClient {
         : data instanceof ArrayBuffer
           ? Buffer.from(data).toString()
           : data.toString();
+      let message: ServerMessage;
       try {
-        this.received.push(JSON.parse(text) as ServerMessage);
+        message = JSON.parse(text) as ServerMessage;
       } catch {
-        this.received.push({ type: "(not JSON)", raw: text.slice(0, 200) });
+        message = { type: "(not JSON)", raw: text.slice(0, 200) };
       }
+      this.received.push(message);
+      this.arrivedAt.set(message, Date.now());
       this.notify();
     });
     socket.on("ping", () => this.pings++);
@@ -63,6 +65,8 @@ export class ChatClient {
     const welcome = await client.waitFor((message) => message.type === "welcome");
     if (typeof welcome?.connectionId !== "string") return undefined;
     client.connectionId = welcome.connectionId;
+    const given = connectionIds.get(instance.url("/")) ?? new Set<string>();
+    connectionIds.set(instance.url("/"), given.add(welcome.connectionId));
     return client;
   }
 
@@ -231,4 +235,15 @@ export async function tapRooms(): Promise<{
 /** Publishes a chat message straight to the room's channel, in the wire format of the README. */
 export async function publishToRoom(room: string, id: string, text: string): Promise<number> {
   return redis().publish(channelOf(room), JSON.stringify({ room, id, text, from: "grader" }));
+}
+
+/**
+ * Suspends every Redis client's commands for `ms` (CLIENT PAUSE ... ALL; the pause ends by itself). Returns
+ * the earliest moment the pause can end: commands sent to Redis meanwhile, SUBSCRIBE and PUBLISH included,
+ * are answered only after it, so an answer that depends on them cannot arrive before.
+ */
+export async function pauseRedis(ms: number): Promise<number> {
+  const sent = Date.now();
+  await redis().call("CLIENT", "PAUSE", String(ms), "ALL");
+  return sent + ms;
 }
