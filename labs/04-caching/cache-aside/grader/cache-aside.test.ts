@@ -453,16 +453,28 @@ task(4, "One database read per key for concurrent misses", () => {
 
   it("a failed read reaches every waiting caller, caches nothing, and the next call reads again", async () => {
     const product = await insertProduct(uid("flaky"), "Rug", 19_900);
-    const setSelect = (grant: boolean) =>
-      postgres().query(`DO $$ BEGIN
+    const setSelect = (grant: boolean, on: { query: (sql: string) => Promise<unknown> } = postgres()) =>
+      on.query(`DO $$ BEGIN
         EXECUTE format('${grant ? "GRANT SELECT ON products TO %I" : "REVOKE SELECT ON products FROM %I"}',
           (SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'products'));
       END $$`);
+    // The grader holds the table while the 4 calls line up behind one read, then revokes SELECT: the read
+    // that was waiting fails when it gets the table, with all 4 callers waiting on it.
+    const holder = await postgres().connect();
     let outcomes: PromiseSettledResult<Product | null>[];
-    await setSelect(false);
     try {
-      outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => catalog.getProduct(product.id)));
+      await holder.query("BEGIN");
+      await holder.query("LOCK TABLE products IN ACCESS EXCLUSIVE MODE");
+      const calls = Promise.allSettled(Array.from({ length: 4 }, () => catalog.getProduct(product.id)));
+      await waitFor(async () => (await lockWaiters()) >= 1, 5_000);
+      // The other calls reach the learner's process over HTTP a moment after the first.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await setSelect(false, holder);
+      await holder.query("COMMIT");
+      outcomes = await calls;
     } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      holder.release();
       await setSelect(true);
     }
     expect(
