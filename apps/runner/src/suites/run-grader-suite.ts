@@ -129,7 +129,7 @@ function toOutcome(testCase: TestCase): TestOutcome | undefined {
   const result = testCase.result();
   if (result.state === "skipped" || result.state === "pending") return undefined;
   const errors = result.errors ?? [];
-  const timedOut = errors.some((error) => error.name === "LearnerTimeoutError");
+  const timedOut = errors.some(isLearnerTimeout);
   const output = testCase.meta().learnerOutput;
   const taskId = findTaskId(testCase);
   return {
@@ -143,6 +143,14 @@ function toOutcome(testCase: TestCase): TestOutcome | undefined {
     line: testCase.location?.line ?? 0,
     column: testCase.location?.column ?? 0,
   };
+}
+
+/** A hung learner call, also when a grader helper wrapped it in an error of its own (as its cause). */
+function isLearnerTimeout(error: { name?: string; cause?: unknown } | undefined): boolean {
+  for (let current = error; current; current = current.cause as typeof error) {
+    if (current.name === "LearnerTimeoutError") return true;
+  }
+  return false;
 }
 
 function findTaskId(testCase: TestCase): number | undefined {
