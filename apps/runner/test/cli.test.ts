@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -170,6 +170,14 @@ describe("labs new", () => {
       const validated = await labs(["validate", "write-through", "--quiet"], env);
       expect(validated.stderr).toContain("valid write-through");
       expect(validated.code).toBe(0);
+      // A full validation records what caught each mutant; CI re-grades them only once the lab changed.
+      const recorded = await labs(["validate", "write-through", "--quiet", "--use-records"], env);
+      expect(recorded.stderr).toMatch(/✓ mutants and probes \(1\): caught when last graded/);
+      expect(recorded.stderr).not.toMatch(/mutant missing-punctuation/);
+      expect(recorded.code).toBe(0);
+      appendFileSync(join(labsDir, "04-caching/write-through/grader/lab.test.ts"), "// sharpened\n");
+      const regraded = await labs(["validate", "write-through", "--quiet", "--use-records"], env);
+      expect(regraded.stderr).toMatch(/✓ mutant missing-punctuation: fail/);
       expect((await labs(["new", "04-caching/write-through"], env)).stderr).toMatch(/already exists/);
       expect((await labs(["new", "99-nowhere/x"], env)).stderr).toMatch(/unknown section "99-nowhere"/);
     } finally {

@@ -48,3 +48,10 @@ export {
   readPromiseTable,
 } from "./readme-promises.ts";
 export { readStrengthBacklog, strengthBacklogFile } from "./strength-backlog.ts";
+export { hashInputs } from "./inputs-hash.ts";
+export {
+  freshValidationRecord,
+  type ValidationRecord,
+  validationInputsHash,
+  writeValidationRecord,
+} from "./validation-record.ts";

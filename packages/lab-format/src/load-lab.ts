@@ -16,6 +16,7 @@ export const labFiles = {
   mutants: "mutants",
   promises: "promises.json",
   mutationReport: "mutation-report.json",
+  validationRecord: "validation-record.json",
 } as const;
 
 export interface Lab {

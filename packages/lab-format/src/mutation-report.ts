@@ -1,8 +1,9 @@
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { type Lab, labFiles, listFiles } from "./load-lab.ts";
+import { hashInputs } from "./inputs-hash.ts";
+import { jsonWithLinePerEntry } from "./line-per-entry-json.ts";
+import { type Lab, labFiles } from "./load-lab.ts";
 
 /** A lab's graders must kill at least this share of its solution's mutants (equivalents aside). */
 export const minimumMutationScore = 0.9;
@@ -85,27 +86,17 @@ export function summarize(mutants: ReportedMutant[]): MutationSummary {
  * hand-written mutants do not change them.
  */
 export function labInputsHash(lab: Lab, engine: string): string {
-  const hash = createHash("sha256").update(`engine ${engine}\n`);
-  const paths = [
-    labFiles.manifest,
-    ...[labFiles.solution, labFiles.grader, labFiles.starter, "fixtures"].flatMap((folder) =>
-      listFiles(join(lab.dir, folder)).map((file) => `${folder}/${file}`),
-    ),
-  ].sort();
-  for (const path of paths)
-    hash
-      .update(`${path}\n`)
-      .update(readFileSync(join(lab.dir, path)))
-      .update("\n");
-  return `sha256:${hash.digest("hex")}`;
+  return hashInputs(
+    lab.dir,
+    [labFiles.manifest, labFiles.solution, labFiles.grader, labFiles.starter, "fixtures"],
+    `engine ${engine}`,
+  );
 }
 
 /** The report as committed: readable at the top, one line per mutant so diffs stay small. */
 export function formatMutationReport(report: MutationReport): string {
   const { mutants, ...head } = report;
-  const top = JSON.stringify(head, null, 2).replace(/\n}$/, "");
-  const lines = mutants.map((mutant) => `    ${JSON.stringify(mutant)}`);
-  return `${top},\n  "mutants": [\n${lines.join(",\n")}\n  ]\n}\n`;
+  return jsonWithLinePerEntry(head, "mutants", mutants);
 }
 
 export function readMutationReport(lab: Lab): MutationReport | undefined {

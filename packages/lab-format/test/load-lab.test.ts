@@ -6,11 +6,14 @@ import {
   applyMutantPatch,
   createMutantPatch,
   discoverLabs,
+  freshValidationRecord,
   LabFormatError,
   LabTreeError,
   loadLab,
   mutantSubmissionFiles,
   treeSubmissionFiles,
+  validationInputsHash,
+  writeValidationRecord,
 } from "../src/index.ts";
 
 const roots: string[] = [];
@@ -209,5 +212,41 @@ describe("discoverLabs", () => {
     expect(catalog.labs.map((lab) => lab.dir)).toHaveLength(1);
     expect(catalog.invalid).toHaveLength(2);
     expect(catalog.invalid.map((error) => error.message).join("\n")).toMatch(/already used by/);
+  });
+});
+
+describe("validation records", () => {
+  const caught = [{ id: "no-ttl", status: "fail" as const, caughtBy: ["keeps the TTL"] }];
+
+  it("hold while neither the lab nor the grading platform changes", () => {
+    const labDir = writeLab(completeLab());
+    const lab = loadLab(labDir);
+    writeValidationRecord(lab, {
+      lab: "demo-lab",
+      inputs: validationInputsHash(lab, "p1"),
+      fixtures: caught,
+    });
+    expect(freshValidationRecord(loadLab(labDir), "p1")?.fixtures).toEqual(caught);
+    // Its own reports are not inputs: writing a mutation report leaves the record fresh.
+    writeFileSync(join(labDir, "mutation-report.json"), "{}");
+    expect(freshValidationRecord(loadLab(labDir), "p1")).toBeDefined();
+
+    expect(freshValidationRecord(loadLab(labDir), "p2")).toBeUndefined();
+    writeFileSync(join(labDir, "grader/cache.test.ts"), "// sharper\n");
+    expect(freshValidationRecord(loadLab(labDir), "p1")).toBeUndefined();
+  });
+
+  it("must cover exactly the declared mutants", () => {
+    const labDir = writeLab(completeLab());
+    const lab = loadLab(labDir);
+    const inputs = validationInputsHash(lab, "p1");
+    writeValidationRecord(lab, { lab: "demo-lab", inputs, fixtures: [] });
+    expect(freshValidationRecord(lab, "p1")).toBeUndefined();
+    writeValidationRecord(lab, {
+      lab: "demo-lab",
+      inputs,
+      fixtures: [...caught, { ...caught[0]!, id: "x" }],
+    });
+    expect(freshValidationRecord(lab, "p1")).toBeUndefined();
   });
 });

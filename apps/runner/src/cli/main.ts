@@ -116,16 +116,10 @@ program
   .option("--all", "validate every lab")
   .option("--quiet", "no per-stage progress")
   .addOption(sandboxOption())
-  .addOption(
-    new Option(
-      "--jobs <n>",
-      "grades to run at the same time (default: 2 on machines with 4+ cores, else 1)",
-    ).argParser((value) => {
-      const jobs = Number(value);
-      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8)
-        throw new UsageError(`--jobs must be a whole number from 1 to 8, not "${value}"`);
-      return jobs;
-    }),
+  .addOption(jobsOption("grades to run at the same time"))
+  .option(
+    "--use-records",
+    "grade mutants and probes only of labs whose validation-record.json is stale (CI); solutions and starters always",
   )
   .option(
     "--no-pool",
@@ -148,6 +142,7 @@ program
         quiet: options.quiet === true,
         jobs,
         onStrengthBacklog: backlog.has(lab.manifest.id),
+        useRecords: options.useRecords === true,
       });
       allValid &&= report.ok;
       process.stderr.write(

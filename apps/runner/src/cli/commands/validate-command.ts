@@ -8,16 +8,23 @@ import {
   mutationReportProblems,
   promiseTableProblems,
   strengthBacklogFile,
+  freshValidationRecord,
+  validationInputsHash,
+  writeValidationRecord,
+  labFiles,
 } from "@backend-labs/lab-format";
 import { createColors } from "picocolors";
 import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
 import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { type Submission, submissionFromTexts } from "../../grade/submission.ts";
+import { gradingPlatformHash } from "../../catalog/grading-platform-hash.ts";
 import { mutationEngine } from "../../mutation/generate-mutants.ts";
 import { progressPrinter } from "../progress-printer.ts";
 
 interface Check {
   variant: string;
+  /** For mutants and probes: their id in lab.json. */
+  mutantId?: string;
   expected: GradeStatus[];
   submission: () => Submission;
   /** Mutants must be caught by the grader's tests, not by a compile error or a broken service. */
@@ -43,16 +50,22 @@ export interface ValidateOptions {
   jobs: number;
   /** The lab is on the strength backlog: a missing promise table or mutation report is a notice. */
   onStrengthBacklog: boolean;
+  /**
+   * Trust a fresh validation-record.json for the mutants and probes (CI): they are graded only when the
+   * lab or the grading platform changed since they were last proven caught.
+   */
+  useRecords: boolean;
 }
 
 export async function validateLab(
   lab: Lab,
   runtime: GradingRuntime,
-  { sandbox, quiet, jobs, onStrengthBacklog }: ValidateOptions,
+  { sandbox, quiet, jobs, onStrengthBacklog, useRecords }: ValidateOptions,
 ): Promise<ValidationReport> {
   const c = createColors(process.stderr.isTTY === true);
   const started = performance.now();
   const tree = (name: LabTree) => () => submissionFromTexts(treeSubmissionFiles(lab, name));
+  const record = useRecords ? freshValidationRecord(lab, gradingPlatformHash()) : undefined;
   const checks: Check[] = [
     { variant: "solution", expected: ["pass"], submission: tree("solution") },
     ...(lab.manifest.secondSolution
@@ -65,14 +78,16 @@ export async function validateLab(
         ]
       : []),
     { variant: "starter", expected: ["fail"], submission: tree("starter") },
-    ...lab.manifest.mutants.map((mutant): Check => ({
+    ...(record ? [] : lab.manifest.mutants).map((mutant): Check => ({
       variant: `${mutant.origin === "probe" ? "probe" : "mutant"} ${mutant.id}`,
+      mutantId: mutant.id,
       expected: ["fail", "error"],
       submission: () => submissionFromTexts(mutantSubmissionFiles(lab, mutant)),
       mustBeCaughtByTests: true,
     })),
   ];
   const linesPerCheck: string[][] = checks.map(() => []);
+  const caught: { id: string; status: "fail" | "error"; caughtBy: string[] }[] = [];
   let ok = true;
   let solutionTests: string[] | undefined;
   let next = 0;
@@ -108,13 +123,28 @@ export async function validateLab(
           : `  ${c.green("✓")} ${check.variant}: ${summary}`,
       );
       if (check.mustBeCaughtByTests) {
-        for (const test of result.tests.filter((t) => t.status !== "pass"))
-          lines.push(c.dim(`      caught by: ${test.name}`));
+        const caughtBy = result.tests.filter((t) => t.status !== "pass").map((test) => test.name);
+        for (const name of caughtBy) lines.push(c.dim(`      caught by: ${name}`));
+        if (!problem && check.mutantId && result.status !== "pass")
+          caught.push({ id: check.mutantId, status: result.status, caughtBy });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, checks.length)) }, worker));
   const lines = linesPerCheck.flat();
+  if (record) {
+    lines.push(
+      `  ${c.green("✓")} mutants and probes (${record.fixtures.length}): caught when last graded, and nothing that decides their grades changed since (${labFiles.validationRecord})`,
+    );
+  } else if (ok) {
+    // Proven caught, every one of them: what CI may rely on until the lab or the platform changes.
+    const order = new Map(lab.manifest.mutants.map((mutant, index) => [mutant.id, index]));
+    writeValidationRecord(lab, {
+      lab: lab.manifest.id,
+      inputs: validationInputsHash(lab, gradingPlatformHash()),
+      fixtures: caught.toSorted((a, b) => order.get(a.id)! - order.get(b.id)!),
+    });
+  }
   // The grader must check what the README promises, all of it, and be shown strong by mutation testing.
   const strengthProblems = [
     ...(solutionTests ? promiseTableProblems(lab, solutionTests) : []),
