@@ -8,3 +8,4 @@ export { got, type HttpReply } from "./http-reply.ts";
 export { lockWaiters } from "./postgres-lock-waiters.ts";
 export { uid } from "./unique-id.ts";
 export { waitFor } from "./wait-for.ts";
+export { hiddenImplementations } from "./hidden-implementations.ts";
