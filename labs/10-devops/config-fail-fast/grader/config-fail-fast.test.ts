@@ -1,11 +1,15 @@
 import { expect, it } from "vitest";
 import {
+  got,
   gradingContext,
+  type HttpReply,
   learner,
   type LearnerInstance,
   LearnerThrewError,
+  postgres,
   startLearner,
   task,
+  waitFor,
 } from "@backend-labs/graders";
 
 interface Config {
@@ -48,10 +52,13 @@ const defaults: Config = {
 /** EX_CONFIG from sysexits.h. */
 const EXIT_CONFIG_ERROR = 78;
 
-/** What loadConfig(env) threw, or undefined when it returned a configuration. */
-async function loadError(env: Env): Promise<{ name: string; message: string } | undefined> {
+/** What loadConfig(env) threw, or undefined (with what it returned) when it returned a configuration. */
+async function loadError(
+  env: Env,
+  returned: { config?: Config } = {},
+): Promise<{ name: string; message: string } | undefined> {
   try {
-    await app.loadConfig(env);
+    returned.config = await app.loadConfig(env);
     return undefined;
   } catch (error) {
     if (error instanceof LearnerThrewError) {
@@ -61,11 +68,22 @@ async function loadError(env: Env): Promise<{ name: string; message: string } | 
   }
 }
 
+/** The variables of env that differ from `required`: what a message should show of a test environment. */
+function describeEnv(env: Env): string {
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(env).filter(([name, value]) => required[name] !== value)),
+  );
+}
+
 /** Expects loadConfig(env) to throw a ConfigError whose message names `variable`; returns the message. */
 async function expectRejected(env: Env, variable: string, why: string): Promise<string> {
-  const error = await loadError(env);
-  const shown = JSON.stringify(Object.fromEntries(Object.entries(env).filter(([name]) => name === variable)));
-  expect(error, `loadConfig with ${shown} must throw: ${why}`).toBeDefined();
+  const returned: { config?: Config } = {};
+  const error = await loadError(env, returned);
+  const shown = describeEnv(env);
+  expect(
+    error === undefined ? `returned ${JSON.stringify(returned.config)}` : "threw",
+    `loadConfig with ${shown} must throw a ConfigError naming ${variable}, but it returned a configuration: ${why}`,
+  ).toBe("threw");
   expect(
     error?.name,
     `loadConfig must throw a ConfigError for a bad environment, not ${error?.name}: a TypeError or a NaN ` +
@@ -119,6 +137,65 @@ async function failedStart(env: Env): Promise<{ started: boolean; exitCode?: num
   }
 }
 
+/**
+ * The second copy of task 4, started once with a good environment full of overrides. Its Postgres sessions
+ * carry an application_name (PGAPPNAME, which pg reads when the URL names none) so the grader can find them,
+ * and PGOPTIONS makes each of their transactions SERIALIZABLE READ ONLY DEFERRABLE: such a transaction waits
+ * for a safe snapshot while a serializable read-write transaction is open. Holding one open (holdDatabase)
+ * keeps every SELECT 1 of the copy waiting for as long as the grader needs: a race window opened on purpose.
+ */
+const TUNED_APP = "config-fail-fast-tuned";
+const TUNED_POOL_MAX = 12;
+const tunedEnv: Env = {
+  DB_POOL_MAX: String(TUNED_POOL_MAX),
+  LOG_LEVEL: "debug",
+  REQUEST_TIMEOUT_MS: "2500",
+  ALLOWED_ORIGINS: "https://shop.example.com",
+  SIGNUPS_ENABLED: "true",
+  SESSION_SECRET,
+  PGAPPNAME: TUNED_APP,
+  PGOPTIONS:
+    "-c default_transaction_isolation=serializable -c default_transaction_read_only=on " +
+    "-c default_transaction_deferrable=on",
+};
+let tunedCopy: Promise<LearnerInstance> | undefined;
+function tuned(): Promise<LearnerInstance> {
+  tunedCopy ??= startLearner(tunedEnv);
+  return tunedCopy;
+}
+
+/** Holds a serializable read-write transaction open: the tuned copy's queries wait until release(). */
+async function holdDatabase(): Promise<{ release(): Promise<void> }> {
+  const client = await postgres().connect();
+  await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+  await client.query("SELECT 1");
+  return {
+    async release() {
+      await client.query("ROLLBACK");
+      client.release();
+    },
+  };
+}
+
+/** How many of the tuned copy's sessions are running a query that waits on holdDatabase(). */
+async function heldQueries(): Promise<number> {
+  const { rows } = await postgres().query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'SafeSnapshot'",
+    [TUNED_APP],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** GET /healthz on a copy, never rejecting: a request that failed is status 0 with the reason. */
+async function healthz(instance: LearnerInstance): Promise<HttpReply> {
+  try {
+    const response = await instance.fetch("/healthz", { signal: AbortSignal.timeout(30_000) });
+    return { status: response.status, text: await response.text() };
+  } catch (error) {
+    return { status: 0, text: `the request failed: ${(error as Error).message}` };
+  }
+}
+
 task(1, "Read a typed configuration with defaults", () => {
   it("with only PORT and DATABASE_URL set, every other setting takes its default", async () => {
     expect(
@@ -167,25 +244,29 @@ task(1, "Read a typed configuration with defaults", () => {
 
 task(2, "Validate every variable and report every problem at once", () => {
   it("integers: rejects words, fractions, trailing garbage and values out of range; accepts the bounds", async () => {
-    const cases: [string, string][] = [
-      ["PORT", "abc"],
-      ["PORT", "80.5"],
-      ["PORT", "8080abc"],
-      ["PORT", "0"],
-      ["PORT", "65536"],
-      ["DB_POOL_MAX", "ten"],
-      ["DB_POOL_MAX", "0"],
-      ["DB_POOL_MAX", "51"],
-      ["DB_POOL_MAX", "-3"],
-      ["REQUEST_TIMEOUT_MS", "99"],
-      ["REQUEST_TIMEOUT_MS", "1e4"],
+    const digitsOnly =
+      "an integer is written with digits only: Number() accepts 1e4, 0x10, +5 and surrounding spaces, and " +
+      "parseInt() stops at the first non-digit; test the text against /^[0-9]+$/ before converting it";
+    const range = (low: number, high: number) => `the allowed range is ${low} to ${high}, bounds included`;
+    const cases: [string, string, string][] = [
+      ["PORT", "abc", digitsOnly],
+      ["PORT", "80.5", digitsOnly],
+      ["PORT", "8080abc", digitsOnly],
+      ["PORT", " 8080", digitsOnly],
+      ["PORT", "0", range(1, 65_535)],
+      ["PORT", "65536", range(1, 65_535)],
+      ["DB_POOL_MAX", "ten", digitsOnly],
+      ["DB_POOL_MAX", "0", range(1, 50)],
+      ["DB_POOL_MAX", "51", range(1, 50)],
+      ["DB_POOL_MAX", "-3", digitsOnly],
+      ["DB_POOL_MAX", "+5", digitsOnly],
+      ["DB_POOL_MAX", "0x10", digitsOnly],
+      ["DB_POOL_MAX", "7 ", digitsOnly],
+      ["REQUEST_TIMEOUT_MS", "99", range(100, 60_000)],
+      ["REQUEST_TIMEOUT_MS", "1e4", digitsOnly],
     ];
-    for (const [name, value] of cases) {
-      await expectRejected(
-        { ...required, [name]: value },
-        name,
-        "Number() turns words into NaN and parseInt() stops at the first non-digit; accept digits only, then check the range",
-      );
+    for (const [name, value, why] of cases) {
+      await expectRejected({ ...required, [name]: value }, name, why);
     }
     expect(
       await app.loadConfig({ ...required, PORT: "65535", DB_POOL_MAX: "50", REQUEST_TIMEOUT_MS: "60000" }),
@@ -202,6 +283,7 @@ task(2, "Validate every variable and report every problem at once", () => {
       ["LOG_LEVEL", "verbose", "the log levels are debug, info, warn and error"],
       ["SIGNUPS_ENABLED", "yes", "a boolean is true or false"],
       ["SIGNUPS_ENABLED", "1", "a boolean is true or false"],
+
       ["DATABASE_URL", "not a url", "DATABASE_URL must parse as a URL"],
       ["DATABASE_URL", "mysql://shop:pw@db.internal/shop", "DATABASE_URL must be a postgres:// URL"],
       ["DATABASE_URL", "postgres:///shop", "DATABASE_URL needs a host"],
@@ -216,6 +298,12 @@ task(2, "Validate every variable and report every problem at once", () => {
     for (const [name, value, why] of cases) {
       await expectRejected({ ...required, [name]: value }, name, why);
     }
+    // With a SESSION_SECRET set, so that only the spelling of the boolean can be the problem.
+    await expectRejected(
+      { ...required, SESSION_SECRET, SIGNUPS_ENABLED: "TRUE" },
+      "SIGNUPS_ENABLED",
+      "a boolean is exactly true or false, in lower case: compare the text, do not lower-case it first",
+    );
   });
 
   it("SESSION_SECRET needs at least 32 characters, and is required when SIGNUPS_ENABLED is true", async () => {
@@ -223,6 +311,11 @@ task(2, "Validate every variable and report every problem at once", () => {
       { ...required, SESSION_SECRET: "short-secret" },
       "SESSION_SECRET",
       "a session secret shorter than 32 characters can be brute-forced",
+    );
+    await expectRejected(
+      { ...required, SESSION_SECRET: "k".repeat(31) },
+      "SESSION_SECRET",
+      "31 characters is one short of the 32 the table asks for",
     );
     await expectRejected(
       { ...required, SIGNUPS_ENABLED: "true" },
@@ -233,6 +326,14 @@ task(2, "Validate every variable and report every problem at once", () => {
       (await app.loadConfig({ ...required, SESSION_SECRET })).sessionSecret,
       "a secret of 32 characters or more is accepted",
     ).toBe(SESSION_SECRET);
+    const exactly32 = "k".repeat(32);
+    const returned: { config?: Config } = {};
+    const error = await loadError({ ...required, SESSION_SECRET: exactly32 }, returned);
+    expect(
+      error?.message ?? "accepted",
+      "a SESSION_SECRET of exactly 32 characters is long enough (at least 32): check length < 32, not <= 32",
+    ).toBe("accepted");
+    expect(returned.config?.sessionSecret, "a 32-character SESSION_SECRET is returned as is").toBe(exactly32);
   });
 
   it("a bad environment is reported in full: every bad variable is named, the good ones are not", async () => {
@@ -320,6 +421,21 @@ task(3, "Keep secrets out of errors and out of /config", () => {
       "the rest of /config is the effective configuration: the defaults here",
     ).toEqual({ ...defaults, databaseUrl: undefined, port: undefined });
   });
+
+  it("the start-up log shows no secret, even at LOG_LEVEL=debug", async () => {
+    const printed = await (await tuned()).output();
+    const secrets: [string, string][] = [
+      [SESSION_SECRET, "<the SESSION_SECRET>"],
+      [learnerDatabasePassword(), "<the database password>"],
+    ];
+    const leaked = secrets.filter(([value]) => value !== "" && printed.includes(value));
+    const masked = secrets.reduce((text, [value, label]) => text.replaceAll(value, label), printed);
+    expect(
+      leaked.map(([, label]) => label),
+      "with LOG_LEVEL=debug the service printed a secret: anything that shows the configuration (the " +
+        `start-up debug line included) must print redactConfig(config), never config itself:\n${masked}`,
+    ).toEqual([]);
+  });
 });
 
 task(4, "Fail fast at start-up", () => {
@@ -357,14 +473,7 @@ task(4, "Fail fast at start-up", () => {
   });
 
   it("a good environment with overrides starts, and /config and /healthz reflect it", async () => {
-    const instance = await startLearner({
-      DB_POOL_MAX: "3",
-      LOG_LEVEL: "warn",
-      REQUEST_TIMEOUT_MS: "2500",
-      ALLOWED_ORIGINS: "https://shop.example.com",
-      SIGNUPS_ENABLED: "true",
-      SESSION_SECRET,
-    });
+    const instance = await tuned();
     const { status, body } = await getJson(instance, "/config");
     expect(status, "GET /config must answer 200").toBe(200);
     const shown = body as Partial<Config>;
@@ -378,14 +487,94 @@ task(4, "Fail fast at start-up", () => {
       },
       "GET /config must show the configuration the process actually runs with",
     ).toEqual({
-      dbPoolMax: 3,
-      logLevel: "warn",
+      dbPoolMax: TUNED_POOL_MAX,
+      logLevel: "debug",
       requestTimeoutMs: 2_500,
       allowedOrigins: ["https://shop.example.com"],
       signupsEnabled: true,
     });
     expect(shown.sessionSecret, 'a SESSION_SECRET that is set is shown as "***"').toBe("***");
-    const health = await getJson(instance, "/healthz");
-    expect(health.status, "GET /healthz must reach Postgres with the configured DATABASE_URL").toBe(200);
+    const health = await healthz(instance);
+    expect(
+      health.status,
+      `GET /healthz must reach Postgres with the configured DATABASE_URL and answer 200, ${got(health)}`,
+    ).toBe(200);
+  });
+
+  it("DB_POOL_MAX sizes the pool: with 12, eleven health checks at once each get a connection", async () => {
+    // pg.Pool's default max is 10, so an eleventh connection exists only if DB_POOL_MAX reached the pool.
+    const instance = await tuned();
+    const checks = 11;
+    const answered: HttpReply[] = [];
+    const hold = await holdDatabase();
+    let held = 0;
+    let replies: Promise<HttpReply[]>;
+    try {
+      replies = Promise.all(
+        Array.from({ length: checks }, () =>
+          healthz(instance).then((reply) => {
+            answered.push(reply);
+            return reply;
+          }),
+        ),
+      );
+      // Wait until every check holds a connection, or one answered. A pool capped at 10 never gets the
+      // eleventh: 3 s without a new one ends the wait (the pool opens its connections all at once, so a
+      // correct pool gets its last one within milliseconds of the others).
+      let lastChange = Date.now();
+      await waitFor(async () => {
+        const now = await heldQueries();
+        if (now !== held) [held, lastChange] = [now, Date.now()];
+        const stalled = held > 0 && Date.now() - lastChange > 3_000;
+        return held >= checks || answered.length > 0 || stalled;
+      }, 15_000);
+      expect(
+        answered.map((reply) => got(reply)),
+        "GET /healthz answered while the grader was holding its SELECT 1 back: it must run SELECT 1 on the " +
+          "pool and answer only once that query has finished",
+      ).toEqual([]);
+      expect(
+        held,
+        `with DB_POOL_MAX=${TUNED_POOL_MAX}, ${checks} health checks at once must each get a Postgres ` +
+          `connection, but only ${held} did: create the pool with max: config.dbPoolMax (pg.Pool's default is 10)`,
+      ).toBe(checks);
+    } finally {
+      await hold.release();
+    }
+    const failed = (await replies).filter((reply) => reply.status !== 200);
+    expect(
+      failed.map((reply) => got(reply)),
+      "once SELECT 1 could run, every /healthz must answer 200",
+    ).toEqual([]);
+  });
+
+  it("GET /healthz answers 503 when SELECT 1 fails", async () => {
+    const instance = await tuned();
+    const hold = await holdDatabase();
+    let reply: HttpReply | undefined;
+    let pending: Promise<HttpReply> | undefined;
+    try {
+      pending = healthz(instance).then((answer) => (reply = answer));
+      const queried = await waitFor(async () => reply !== undefined || (await heldQueries()) > 0, 10_000);
+      expect(
+        reply === undefined ? "no answer yet" : got(reply),
+        "GET /healthz answered while the grader was holding its SELECT 1 back: answer 200 only once SELECT 1 " +
+          "has succeeded",
+      ).toBe("no answer yet");
+      expect(queried, "GET /healthz never ran SELECT 1 on the pool within 10 s").toBe(true);
+      await postgres().query(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'SafeSnapshot'",
+        [TUNED_APP],
+      );
+      await pending;
+    } finally {
+      await hold.release();
+    }
+    const answer = reply ?? (await pending);
+    expect(
+      answer.status,
+      "the grader cancelled the health check's SELECT 1, so the database check failed: GET /healthz must " +
+        `answer 503, ${got(answer)}`,
+    ).toBe(503);
   });
 });
