@@ -65,6 +65,30 @@ describe("one pooled environment, grade after grade", () => {
   );
 
   it(
+    "a grade stopped by a type error hands its environment back ready: no learner code ran in it",
+    { timeout: 240_000 },
+    async () => {
+      await using runtime = new GradingRuntime(labsNodeModules, {
+        size: 1,
+        minAvailableMemoryMb: 0,
+        warmCopies: 1,
+      });
+      const broken = submission();
+      const [path, source] = [...broken.files][0]!;
+      broken.files.set(path, Buffer.from(`${source.toString("utf8")}\nconst notANumber: number = "x";\n`));
+      const refused = await gradeSubmission({ lab, submission: broken, runtime });
+      expect(refused.message).toMatch(/^Your code does not compile/);
+      await runtime.settled();
+      expect(runtime.environments.stats()).toMatchObject({ idle: 1, recycles: 0 });
+      const result = await gradeSubmission({ lab, submission: submission(), runtime });
+      expect(result.status, result.tests[0]?.message ?? result.message ?? "").toBe("pass");
+      expect(result.timings.pool).toBe("hit");
+      await runtime.settled();
+      expect(runtime.environments.stats()).toMatchObject({ idle: 1, recycles: 1 });
+    },
+  );
+
+  it(
     "an idle environment whose service died is replaced before a grade gets it",
     { timeout: 240_000 },
     async () => {

@@ -51,7 +51,7 @@ export class EnvironmentPool implements AsyncDisposable {
   private readonly background = new Set<Promise<unknown>>();
   private readonly memoryWatch: NodeJS.Timeout | undefined;
   private closed = false;
-  readonly counts = { hits: 0, misses: 0 };
+  readonly counts = { hits: 0, misses: 0, recycles: 0 };
 
   constructor(settings: PoolSettings) {
     this.settings = settings;
@@ -96,9 +96,13 @@ export class EnvironmentPool implements AsyncDisposable {
 
   /**
    * Takes back an environment after its grade (off the grade's critical path): recycled and kept, or
-   * removed when it is not healthy, the pool is full, or there is no pool.
+   * removed when it is not healthy, the pool is full, or there is no pool. One that no learner code ever
+   * ran in (the grade stopped at a type error) is still as prepared: it is ready again at once.
    */
-  release(environment: GradeEnvironment, { healthy }: { healthy: boolean }): void {
+  release(
+    environment: GradeEnvironment,
+    { healthy, untouched = false }: { healthy: boolean; untouched?: boolean },
+  ): void {
     const member = [...this.members].find((candidate) => candidate.environment === environment);
     if (!member) {
       this.track(environment[Symbol.asyncDispose]());
@@ -108,7 +112,13 @@ export class EnvironmentPool implements AsyncDisposable {
       this.discard(member);
       return;
     }
+    if (untouched) {
+      member.state = "idle";
+      member.since = Date.now();
+      return;
+    }
     member.state = "recycling";
+    this.counts.recycles++;
     this.track(
       (async () => {
         try {
@@ -143,7 +153,14 @@ export class EnvironmentPool implements AsyncDisposable {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
-  stats(): { idle: number; busy: number; recycling: number; hits: number; misses: number } {
+  stats(): {
+    idle: number;
+    busy: number;
+    recycling: number;
+    hits: number;
+    misses: number;
+    recycles: number;
+  } {
     const count = (state: Member["state"]) =>
       [...this.members].filter((member) => member.state === state).length;
     return { idle: count("idle"), busy: count("busy"), recycling: count("recycling"), ...this.counts };

@@ -144,13 +144,15 @@ async function runStages(
       }),
     ),
   ]);
+  // Until the learner's code starts, the environment is as it was handed out.
+  let untouched = true;
   if (acquired.status === "fulfilled") {
     const { environment } = acquired.value;
     pool = acquired.value.pool;
     Object.assign(services, acquired.value.prepared.versions);
     // Registered first, so it runs last: the environment goes back to the pool once the copies are gone.
     resources.defer(async () =>
-      runtime.environments.release(environment, { healthy: await environment.healthy() }),
+      runtime.environments.release(environment, { healthy: await environment.healthy(), untouched }),
     );
   }
   if (acquired.status === "rejected") {
@@ -165,6 +167,7 @@ async function runStages(
 
   stopIfAborted();
   onProgress({ type: "stage", stage: "start" });
+  untouched = false;
   writeWorkspace(
     environment.workspaceDir,
     files,
