@@ -109,14 +109,14 @@ export function promiseTableProblems(lab: Lab, testNames: string[]): string[] {
   ))
     problems.push(`README statement not in ${labFiles.promises}: "${sentence.text}"`);
   const known = new Set(sentences.map((sentence) => sentence.text));
-  const ownTitle = (name: string) => name.split(" > ").at(-1) ?? name;
   const tested = new Set<string>();
   for (const promise of table.promises) {
     if (!known.has(promise.readme))
       problems.push(`${labFiles.promises} quotes a sentence the README does not have: "${promise.readme}"`);
     if (!("tests" in promise)) continue;
     for (const test of promise.tests) {
-      const matches = testNames.filter((name) => name === test || ownTitle(name) === test);
+      // A test is named in full ("Task n: title > test") or by its own title, which may hold " > " itself.
+      const matches = testNames.filter((name) => name === test || name.endsWith(` > ${test}`));
       if (matches.length === 0)
         problems.push(`${labFiles.promises} names a test the grader does not have: "${test}"`);
       for (const name of matches) tested.add(name);

@@ -11,6 +11,7 @@ import {
   LabTreeError,
   loadLab,
   mutantSubmissionFiles,
+  promiseTableProblems,
   treeSubmissionFiles,
   validationInputsHash,
   writeValidationRecord,
@@ -248,5 +249,38 @@ describe("validation records", () => {
       fixtures: [...caught, { ...caught[0]!, id: "x" }],
     });
     expect(freshValidationRecord(lab, "p1")).toBeUndefined();
+  });
+});
+
+describe("the README-to-test table", () => {
+  const readme =
+    "# Demo\n\n## Tasks\n\n1. **Cache.** Entries expire after 300 s. A hit is served from Redis.\n";
+  const table = (promises: unknown[]) => JSON.stringify({ promises });
+
+  it("names each test by its full name or by its own title, which may hold ' > '", () => {
+    const labDir = writeLab({
+      ...completeLab(),
+      "README.md": readme,
+      "promises.json": table([
+        { readme: "Entries expire after 300 s.", tests: ["Task 1: Cache > an entry expires after 300 s"] },
+        { readme: "A hit is served from Redis.", tests: ["a hit > a miss in speed"] },
+      ]),
+    });
+    const tests = ["Task 1: Cache > an entry expires after 300 s", "Task 1: Cache > a hit > a miss in speed"];
+    expect(promiseTableProblems(loadLab(labDir), tests)).toEqual([]);
+  });
+
+  it("wants every task sentence listed and every test under one", () => {
+    const labDir = writeLab({
+      ...completeLab(),
+      "README.md": readme,
+      "promises.json": table([{ readme: "Entries expire after 300 s.", tests: ["expires"] }]),
+    });
+    expect(
+      promiseTableProblems(loadLab(labDir), ["Task 1: Cache > expires", "Task 1: Cache > stray"]),
+    ).toEqual([
+      'README statement not in promises.json: "A hit is served from Redis."',
+      'test checks no README statement in promises.json: "Task 1: Cache > stray"',
+    ]);
   });
 });
