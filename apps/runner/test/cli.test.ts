@@ -1,9 +1,20 @@
 import { execFile } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gradeResultSchema } from "@backend-labs/grade-result";
+import { listFiles } from "@backend-labs/lab-format";
 import { afterAll, describe, expect, it } from "vitest";
 import { countManagedContainersOf } from "./support/leftovers.ts";
 import { cliMain, fixtureLabsRoot, labsNodeModules } from "./support/paths.ts";
@@ -13,10 +24,11 @@ const textTools = join(fixtureLabsRoot, "01-fundamentals/text-tools");
 const visitCounter = join(fixtureLabsRoot, "04-caching/visit-counter");
 const outDir = mkdtempSync(join(tmpdir(), "labs-cli-test-"));
 
-async function labs(args: string[], env: Record<string, string> = {}) {
+async function labs(args: string[], env: Record<string, string> = {}, cwd?: string) {
   try {
     const { stdout, stderr } = await run(process.execPath, [cliMain, ...args], {
       env: { ...process.env, BACKEND_LABS_LABS_DIR: fixtureLabsRoot, NO_COLOR: "1", ...env },
+      ...(cwd && { cwd }),
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -139,6 +151,69 @@ describe("labs grade", () => {
     );
     expect(await countManagedContainersOf("backend-labs/debian:bookworm")).toBe(0);
   });
+});
+
+describe("a learner's folder: labs start, then labs grade in it", () => {
+  it(
+    "holds only what a learner may see, and grades with no lab id, leaving out what is not the lab's",
+    { timeout: 120_000 },
+    async () => {
+      const folder = join(outDir, "my-text-tools");
+      expect((await labs(["start", "text-tools", folder])).code).toBe(0);
+      expect(listFiles(folder)).toEqual(["README.md", "backend-lab.json", "src/helpers.ts", "src/text.ts"]);
+      const everything = listFiles(folder)
+        .map((path) => readFileSync(join(folder, path), "utf8"))
+        .join("\n");
+      const manifest = JSON.parse(readFileSync(join(textTools, "lab.json"), "utf8")) as {
+        mutants: { mistake: string }[];
+      };
+      for (const { mistake } of manifest.mutants) expect(everything).not.toContain(mistake);
+      expect(statSync(join(folder, "README.md")).mode & 0o222, "the README is read-only").toBe(0);
+      const again = await labs(["start", "text-tools", folder]);
+      expect(again.stderr).toMatch(/is not empty: pass --force/);
+      expect(again.code).toBe(2);
+
+      for (const path of ["src/text.ts", "src/helpers.ts"])
+        copyFileSync(join(textTools, "solution", path), join(folder, path));
+      writeFileSync(join(folder, "notes.md"), "todo\n");
+      writeFileSync(join(folder, "result-1.json"), "{}\n");
+      mkdirSync(join(folder, ".git"));
+      writeFileSync(join(folder, ".git/HEAD"), "ref: refs/heads/main\n");
+      // As if started from an older version of the lab.
+      const marker = JSON.parse(readFileSync(join(folder, "backend-lab.json"), "utf8")) as {
+        version: string;
+        files: Record<string, string>;
+      };
+      writeFileSync(
+        join(folder, "backend-lab.json"),
+        JSON.stringify({ ...marker, version: "old", files: { ...marker.files, "README.md": "old" } }),
+      );
+      const graded = await labs(["grade", "--format", "json"], {}, folder);
+      expect(graded.stderr).toContain(
+        "left out 3 file(s) that are not part of the lab: .git/, notes.md, result-1.json",
+      );
+      expect(graded.stderr).toMatch(
+        /warning: this folder was started from another version of text-tools: README\.md changed/,
+      );
+      expect(gradeResultSchema.parse(JSON.parse(graded.stdout)).status).toBe("pass");
+      expect(graded.code).toBe(0);
+
+      const otherLab = await labs(["grade", "visit-counter", folder]);
+      expect(otherLab.stderr).toMatch(
+        /was started for the lab text-tools \(backend-lab\.json\), not visit-counter/,
+      );
+      expect(otherLab.code).toBe(2);
+      const empty = mkdtempSync(join(outDir, "empty-"));
+      const unnamed = await labs(["grade"], {}, empty);
+      expect(unnamed.stderr).toMatch(/has no backend-lab\.json: name the lab/);
+      expect(unnamed.code).toBe(2);
+      const nothing = await labs(["grade", "text-tools", empty]);
+      expect(nothing.stderr).toMatch(
+        /holds none of the files text-tools lets you edit \(src\/text\.ts, src\/helpers\.ts\)/,
+      );
+      expect(nothing.code).toBe(2);
+    },
+  );
 });
 
 describe("labs new", () => {

@@ -55,3 +55,4 @@ export {
   validationInputsHash,
   writeValidationRecord,
 } from "./validation-record.ts";
+export { type LabFile, publicLab, type PublicLab, starterFiles } from "./public-lab.ts";

@@ -14,7 +14,9 @@ import { tearDownInFlightGrades } from "../grade/in-flight-grades.ts";
 import { DockerUnavailableError } from "../host/docker-reachable.ts";
 import { HostFirewallError } from "../host/host-firewall.ts";
 import { reportFormats } from "../report/render-report.ts";
-import { gradeCommand } from "./commands/grade-command.ts";
+import { gradeCommand, gradeTarget } from "./commands/grade-command.ts";
+import { LearnerFolderError } from "../learner-folder/learner-folder-error.ts";
+import { startLearnerFolder } from "../learner-folder/start-learner-folder.ts";
 import { formatListing, listLabs } from "./commands/list-command.ts";
 import { editMutant, saveMutant } from "./commands/mutant-command.ts";
 import { mutateCommand } from "./commands/mutate-command.ts";
@@ -91,22 +93,42 @@ program
 
 program
   .command("grade")
-  .description("grade a folder of learner files against a lab; exit 0 pass, 1 fail, 2 error")
-  .argument("<lab-id>", "the lab's id (see `labs list`)")
-  .argument("<dir>", "folder holding the learner's files, laid out as the lab's editable paths")
+  .description(
+    "grade a learner's folder against a lab; exit 0 pass, 1 fail, 2 error (inside a `labs start` folder: no arguments)",
+  )
+  .argument("[lab-id]", "the lab's id (see `labs list`); default: the folder's backend-lab.json")
+  .argument("[dir]", "the learner's folder (default: the current one)")
   .addOption(
     new Option("--format <format>", "report format").choices(reportFormats).default("pretty" as const),
   )
   .option("--out <file>", "write the report to a file instead of stdout")
   .addOption(sandboxOption())
-  .action(async (labId, dir, options) => {
+  .action(async (first, second, options) => {
     const root = labsRoot();
-    const lab = findLab(loadCatalog(root), labId);
+    const { lab, dir, warnings } = gradeTarget(loadCatalog(root), first, second);
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     const sandbox = await prepareRunner(options.sandbox);
     // One grade: nothing to keep warm, but its teardown still runs after the report is written.
     await using runtime = new GradingRuntime(labsNodeModules(root), noPool);
     const result = await gradeCommand(lab, dir, runtime, { ...options, sandbox });
     process.exitCode = exitCodes[result.status];
+  });
+
+program
+  .command("start")
+  .description("write a folder to work on a lab in: its README, the starter and a backend-lab.json marker")
+  .argument("<lab-id>", "the lab's id (see `labs list`)")
+  .argument("[dir]", "where (default: a new folder named after the lab)")
+  .option("--force", "write into a folder that is not empty (overwrites the lab's files in it)")
+  .action((labId, dir, options) => {
+    const lab = findLab(loadCatalog(labsRoot()), labId);
+    const started = startLearnerFolder(lab, dir ?? labId, { force: options.force === true });
+    if (started.replaced.length > 0)
+      process.stderr.write(`overwrote your changes to ${started.replaced.join(", ")}\n`);
+    process.stderr.write(
+      `${lab.manifest.title}: ${started.dir}\n` +
+        `edit ${started.editable.join(", ")} (README.md says what to build), then run \`pnpm labs grade\` there\n`,
+    );
   });
 
 program
@@ -316,6 +338,7 @@ function exitCodeFor(error: unknown): number {
     error instanceof LabNotFoundError ||
     error instanceof LabFormatError ||
     error instanceof LabTreeError ||
+    error instanceof LearnerFolderError ||
     error instanceof DockerUnavailableError ||
     error instanceof HostFirewallError ||
     error instanceof DatabaseUnreachableError

@@ -5,7 +5,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useTRPC } from "../../lib/trpc.tsx";
-import type { LabFile } from "../../server/labs/public-lab.ts";
+import type { LabFile } from "@backend-labs/lab-format";
 import { LabEditor } from "../lab-editor/lab-editor.tsx";
 import { ResultsPanel } from "./results-panel.tsx";
 import { SubmissionHistory } from "./submission-history.tsx";

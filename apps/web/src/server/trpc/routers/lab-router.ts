@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { publicLab } from "../../labs/public-lab.ts";
+import { publicLab } from "@backend-labs/lab-format";
 import { type LabProgress, learnerProgress } from "../../labs/learner-progress.ts";
 import { roadmapView } from "../../labs/roadmap-view.ts";
 import { publicProcedure, router } from "../init.ts";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Lab, labFiles, listFiles } from "@backend-labs/lab-format";
+import { type Lab, labFiles, listFiles } from "./load-lab.ts";
 
 export interface LabFile {
   path: string;
@@ -24,8 +24,9 @@ export interface PublicLab {
 }
 
 /**
- * Builds the public view of a lab. It reads only lab.json's public fields, README.md and starter/:
- * the solution, mutants and grader suite never leave the server (a test checks every lab).
+ * Builds the public view of a lab, for the web app and for `labs start`. It reads only lab.json's public
+ * fields, README.md and starter/: the solution, mutants, hidden variants and grader suite never reach a
+ * learner (a test checks every lab).
  */
 export function publicLab(lab: Lab): PublicLab {
   const { manifest } = lab;
