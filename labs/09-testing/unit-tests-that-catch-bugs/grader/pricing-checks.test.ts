@@ -1,9 +1,8 @@
 // Runs the learner's checks against implementations of the pricing module: two correct ones, which the
 // checks must pass, and hidden buggy variants (fixtures/variants), each of which they must flag.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { learner, task } from "@backend-labs/graders";
+import { hiddenImplementations, learner, task } from "@backend-labs/graders";
 
 interface CheckOutcome {
   caught: boolean;
@@ -15,17 +14,7 @@ interface ChecksRunner {
 }
 
 const runner = learner().module<ChecksRunner>();
-const labDir = join(import.meta.dirname, "..");
-
-/** An implementation's source without comment lines: a variant's note about its bug stays on this side. */
-function implementation(path: string): string {
-  return readFileSync(join(labDir, path), "utf8")
-    .split("\n")
-    .filter((line) => !/^\s*(\/\/|\/\*\*.*\*\/\s*$)/.test(line))
-    .join("\n");
-}
-
-const variant = (name: string): string => implementation(`fixtures/variants/${name}.ts`);
+const { source: implementation, variant } = hiddenImplementations(join(import.meta.dirname, ".."));
 
 /** Runs the checks against a buggy variant, which they must flag; `missing` names the case that would. */
 async function expectCaught(name: string, bug: string, missing: string): Promise<void> {
@@ -58,87 +47,236 @@ task(1, "Pass correct implementations", () => {
   });
 });
 
+/**
+ * One hidden buggy variant (fixtures/variants/<variant>.patch): what it gets wrong, told as behaviour, and the
+ * kind of case that catches it. Each bug class the README names has more than one, so checks tuned to one
+ * known bug do not pass.
+ */
+interface HiddenBug {
+  test: string;
+  variant: string;
+  bug: string;
+  missing: string;
+}
+
+function catches(bugs: HiddenBug[]): void {
+  for (const { test, variant, bug, missing } of bugs) {
+    it(test, async () => {
+      await expectCaught(variant, bug, missing);
+    });
+  }
+}
+
 task(2, "Check parsing and formatting amounts", () => {
-  it("catches parseAmount doing the arithmetic in floating point", async () => {
-    await expectCaught(
-      "parse-float-math",
-      "does parseAmount's arithmetic in floating point, so some everyday prices come out one minor " +
+  catches([
+    {
+      test: "catches parseAmount doing the arithmetic in floating point",
+      variant: "parse-float-math",
+      bug:
+        "does parseAmount's arithmetic in floating point, so some everyday prices come out one minor " +
         "unit short",
-      "Parse several everyday prices, not only one round-looking value: many decimal fractions have no " +
+      missing:
+        "Parse several everyday prices, not only one round-looking value: many decimal fractions have no " +
         "exact binary float, and text * 100 lands just below the integer.",
-    );
-  });
-
-  it("catches amounts treated as two decimals in every currency", async () => {
-    await expectCaught(
-      "every-currency-has-cents",
-      "assumes every currency has two decimals",
-      "Parse and format amounts in a currency without a minor unit (JPY) and one with three decimals (KWD).",
-    );
-  });
-
-  it("catches a minus sign lost on small negative amounts", async () => {
-    await expectCaught(
-      "negative-format-loses-sign",
-      "drops the minus sign of a negative amount smaller than one unit (a refund of a few cents)",
-      "Format negative amounts, including ones between -1.00 and 0: the boundary around zero is where " +
+    },
+    {
+      test: "catches parseAmount misreading a fraction shorter than the currency's decimals",
+      variant: "parse-short-fraction-unscaled",
+      bug:
+        "reads the digits after the point without scaling them to the currency's decimals, so an amount " +
+        "written with fewer decimals than the currency has comes out wrong",
+      missing:
+        "The contract allows 1 up to the currency's number of decimals: parse amounts written with fewer " +
+        "decimals than the currency has, in USD and in KWD.",
+    },
+    {
+      test: "catches parseAmount losing precision on the largest amounts",
+      variant: "parse-float-rounded",
+      bug:
+        "gets everyday prices right but converts through a floating-point number, so amounts close to " +
+        "Number.MAX_SAFE_INTEGER minor units come out a few units off",
+      missing:
+        "Parse the largest amounts the contract allows (up to Number.MAX_SAFE_INTEGER minor units) in each " +
+        "currency with decimals, and compare the exact integer.",
+    },
+    {
+      test: "catches formatAmount losing precision on large amounts",
+      variant: "format-float-division",
+      bug: "formats through a floating-point division, so large amounts print the wrong last digits",
+      missing: "Format amounts close to Number.MAX_SAFE_INTEGER minor units too, not only everyday prices.",
+    },
+    {
+      test: "catches amounts treated as two decimals in every currency",
+      variant: "every-currency-has-cents",
+      bug: "assumes every currency has two decimals",
+      missing:
+        "Parse and format amounts in a currency without a minor unit (JPY) and one with three decimals (KWD).",
+    },
+    {
+      test: "catches KWD treated as a two-decimal currency",
+      variant: "kwd-two-decimals",
+      bug: "gets JPY right but gives KWD two decimals instead of three",
+      missing: "JPY alone is not enough: parse and format KWD amounts too, whose minor unit is a thousandth.",
+    },
+    {
+      test: "catches a minus sign lost on small negative amounts",
+      variant: "negative-format-loses-sign",
+      bug: "drops the minus sign of a negative amount smaller than one unit (a refund of a few cents)",
+      missing:
+        "Format negative amounts, including ones between -1.00 and 0: the boundary around zero is where " +
         "sign handling breaks.",
-    );
-  });
+    },
+    {
+      test: "catches negative amounts formatted with the wrong whole units",
+      variant: "negative-format-floor",
+      bug:
+        "formats negative amounts that are not a whole number of units with a whole part one unit too far " +
+        "from zero",
+      missing:
+        "Format negative amounts that have a fractional part (a refund of some units and some cents), not " +
+        "only whole negative units, and compare the whole string.",
+    },
+  ]);
 });
 
 task(3, "Check cart pricing: discounts, tax and rounding", () => {
-  it("catches tax truncated instead of rounded half up", async () => {
-    await expectCaught(
-      "tax-truncated",
-      "truncates the tax instead of rounding it half up",
-      "Check a tax whose exact value ends in exactly .5 (it must round up), and one just above or below.",
-    );
-  });
-
-  it("catches tax charged on the subtotal before the coupon", async () => {
-    await expectCaught(
-      "tax-before-discount",
-      "computes the tax on the subtotal before the coupon",
-      "Check an order that has both a coupon and a tax rate, and assert the tax and the total, not only " +
+  catches([
+    {
+      test: "catches tax truncated instead of rounded half up",
+      variant: "tax-truncated",
+      bug: "truncates the tax instead of rounding it half up",
+      missing:
+        "Check a tax whose exact value ends in exactly .5 (it must round up), and one just above or below.",
+    },
+    {
+      test: "catches tax rounded half to even",
+      variant: "tax-rounded-half-even",
+      bug: "rounds a tax of exactly one half to the even neighbour (banker's rounding), so some halves go down",
+      missing:
+        "Check taxes that end in exactly .5 with an even whole part as well as an odd one: halves always " +
+        "round up.",
+    },
+    {
+      test: "catches tax rounded line by line instead of once",
+      variant: "tax-rounded-per-line",
+      bug: "rounds each line's share of the tax and adds the rounded parts, instead of rounding the tax once",
+      missing:
+        "Price a cart of several lines whose own taxes would each be a fraction of a minor unit: the " +
+        "contract rounds the tax once, on the whole discounted subtotal.",
+    },
+    {
+      test: "catches tax charged on the subtotal before the coupon",
+      variant: "tax-before-discount",
+      bug: "computes the tax on the subtotal before the coupon",
+      missing:
+        "Check an order that has both a coupon and a tax rate, and assert the tax and the total, not only " +
         "the subtotal.",
-    );
-  });
-
-  it("catches an amount coupon worth more than the cart", async () => {
-    await expectCaught(
-      "coupon-exceeds-subtotal",
-      "lets an amount coupon discount more than the subtotal, so the goods cost less than nothing",
-      "Check a coupon worth more than the cart: the discount is capped at the subtotal.",
-    );
-  });
+    },
+    {
+      test: "catches free shipping decided before the coupon",
+      variant: "free-shipping-before-discount",
+      bug: "decides free shipping on the subtotal before the coupon",
+      missing:
+        "Check an order that reaches freeShippingFrom only before its coupon is taken off: shipping is " +
+        "decided on subtotal - discount.",
+    },
+    {
+      test: "catches a shipping fee that is taxed",
+      variant: "shipping-taxed",
+      bug: "includes the shipping fee in the amount it taxes",
+      missing: "Check the tax of an order that pays shipping and has a tax rate: shipping is not taxed.",
+    },
+    {
+      test: "catches an amount coupon worth more than the cart",
+      variant: "coupon-exceeds-subtotal",
+      bug: "lets an amount coupon discount more than the subtotal, so the goods cost less than nothing",
+      missing: "Check a coupon worth more than the cart: the discount is capped at the subtotal.",
+    },
+    {
+      test: "catches a discount reported above the subtotal",
+      variant: "discount-reported-uncapped",
+      bug:
+        "keeps the total right when a coupon is worth more than the cart, but reports the coupon's full " +
+        "value as the discount",
+      missing:
+        "When a coupon exceeds the cart, compare every field of the quote, discount included: the discount " +
+        "is at most the subtotal.",
+    },
+  ]);
 });
 
 task(4, "Check boundaries and invalid input", () => {
-  it("catches free shipping decided with > instead of >=", async () => {
-    await expectCaught(
-      "free-shipping-strictly-above",
-      "charges shipping on an order of exactly freeShippingFrom",
-      "Test a threshold at the boundary itself and one minor unit below it, not only far on either side.",
-    );
-  });
-
-  it("catches quantities that are never validated", async () => {
-    await expectCaught(
-      "quantity-not-validated",
-      "prices lines with quantity 0, a negative quantity or a fractional one",
-      "Check that quote() throws a RangeError for each kind of invalid quantity: a negative line would " +
+  catches([
+    {
+      test: "catches shipping charged on an order of exactly freeShippingFrom",
+      variant: "free-shipping-strictly-above",
+      bug: "charges shipping on an order of exactly freeShippingFrom",
+      missing:
+        "Test a threshold at the boundary itself and one minor unit below it, not only far on either side.",
+    },
+    {
+      test: "catches a quantity one above the limit accepted",
+      variant: "quantity-upper-limit-off-by-one",
+      bug: "accepts a quantity one above the largest the contract allows",
+      missing:
+        "For a range such as quantity 1 to 999, try each limit and one step outside it: the step outside " +
+        "must throw a RangeError.",
+    },
+    {
+      test: "catches quantities that are never validated",
+      variant: "quantity-not-validated",
+      bug: "prices lines with quantity 0, a negative quantity or a fractional one",
+      missing:
+        "Check that quote() throws a RangeError for each kind of invalid quantity: a negative line would " +
         "take money off a real order.",
-    );
-  });
-
-  it("catches parseAmount accepting text that is not a plain amount", async () => {
-    await expectCaught(
-      "parse-lenient",
-      "validates text with Number() instead of the strict pattern, so it accepts several kinds of " +
-        "malformed text",
-      'One malformed input such as "abc" is not enough: check each kind the README lists (empty text, ' +
+    },
+    {
+      test: "catches fractional shipping amounts accepted",
+      variant: "amounts-not-checked-whole",
+      bug:
+        "refuses negative amounts in the cart and rules but accepts a shippingFee or freeShippingFrom that " +
+        "is not a whole number of minor units",
+      missing:
+        "Check that quote() throws a RangeError for a fractional shippingFee and freeShippingFrom (4.99 " +
+        "typed in major units), not only for negative ones.",
+    },
+    {
+      test: "catches a fractional tax rate accepted",
+      variant: "tax-rate-not-whole",
+      bug: "accepts a taxRateBasisPoints between 0 and 10000 that is not a whole number",
+      missing:
+        "Check a fractional tax rate (a percentage such as 8.25 typed where basis points belong), not only " +
+        "rates outside 0 to 10000.",
+    },
+    {
+      test: "catches parseAmount accepting text that is not a plain amount",
+      variant: "parse-lenient",
+      bug: "accepts several kinds of malformed text as amounts",
+      missing:
+        'One malformed input such as "abc" is not enough: check each kind the README lists (empty text, ' +
         "spaces, signs, exponents, separators, more decimals than the currency has).",
-    );
-  });
+    },
+    {
+      test: "catches parseAmount accepting spaces around an amount",
+      variant: "parse-trims-whitespace",
+      bug: "accepts an amount with spaces, a tab or a newline before or after it",
+      missing: "Check text with a space before the digits and one after them: the contract refuses spaces.",
+    },
+    {
+      test: "catches parseAmount accepting characters in front of an amount",
+      variant: "parse-unanchored-pattern",
+      bug: "accepts text that only ends in a plain amount, such as one with a sign or a prefix in front",
+      missing:
+        "Check text with something before the digits (a sign, a letter, 0x) as well as text with something " +
+        "after them.",
+    },
+    {
+      test: "catches parseAmount accepting amounts above Number.MAX_SAFE_INTEGER",
+      variant: "parse-too-large-accepted",
+      bug: "returns amounts above Number.MAX_SAFE_INTEGER minor units instead of throwing a RangeError",
+      missing:
+        "Check the largest amount allowed and one minor unit above it (count the currency's decimals: " +
+        "the limit is in minor units).",
+    },
+  ]);
 });

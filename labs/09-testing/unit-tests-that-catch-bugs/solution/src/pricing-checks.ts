@@ -28,6 +28,8 @@ function checkParsing(impl: Impl): void {
     ["1.234", "KWD", 1234],
     ["0.5", "KWD", 500],
     ["90071992547409.91", "USD", 9_007_199_254_740_991],
+    // The largest safe amount with three decimals: a float has only about 16 significant digits.
+    ["9007199254740.991", "KWD", 9_007_199_254_740_991],
   ];
   for (const [text, currency, minor] of valid) {
     assert.equal(
@@ -81,6 +83,8 @@ function checkFormatting(impl: Impl): void {
     [-1234, "USD", "-12.34"],
     [-500, "JPY", "-500"],
     [-1, "KWD", "-0.001"],
+    // Too large for minor / 100 to be exact in a float.
+    [9_007_199_254_740_990, "USD", "90071992547409.90"],
   ];
   for (const [minor, currency, text] of cases) {
     assert.equal(impl.formatAmount(minor, currency), text, `formatAmount(${minor}, "${currency}")`);
@@ -122,6 +126,12 @@ function checkQuotes(impl: Impl): void {
       lines: [line(505, 2)],
       rules: { ...noTax, taxRateBasisPoints: 700 },
       expected: { subtotal: 1010, discount: 0, shipping: 0, tax: 71, total: 1081 },
+    },
+    {
+      name: "tax is rounded once for the order: 10 % of three 5-cent lines is 1.5, rounded to 2",
+      lines: [line(5, 1, "a"), line(5, 1, "b"), line(5, 1, "c")],
+      rules: { ...noTax, taxRateBasisPoints: 1000 },
+      expected: { subtotal: 15, discount: 0, shipping: 0, tax: 2, total: 17 },
     },
     {
       name: "tax on the discounted goods: 10 % off 2000, then 10 % tax on 1800",
@@ -207,6 +217,7 @@ function checkInvalidCarts(impl: Impl): void {
     ["a tax rate above 10000 basis points", { ...noTax, taxRateBasisPoints: 10_001 }],
     ["a fractional tax rate", { ...noTax, taxRateBasisPoints: 8.25 }],
     ["a negative shipping fee", { ...noTax, shippingFee: -499 }],
+    ["a fractional shipping fee (major units)", { ...noTax, shippingFee: 4.99 }],
     ["a percent coupon of 0", { ...noTax, coupon: { kind: "percent", percent: 0 } }],
     ["a percent coupon above 100", { ...noTax, coupon: { kind: "percent", percent: 101 } }],
     ["an amount coupon of 0", { ...noTax, coupon: { kind: "amount", amount: 0 } }],
