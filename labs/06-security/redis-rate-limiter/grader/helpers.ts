@@ -42,6 +42,12 @@ export async function startSecondInstance(env: Record<string, string> = {}): Pro
 
 export const bucketKey = (apiKey: string): string => `ratelimit:${apiKey}`;
 
+/** Redis connections the learner's copies hold open right now: CLIENT LIST entries of any user but the grader's. */
+export async function learnerRedisConnections(): Promise<number> {
+  const list = (await redis().client("LIST")) as string;
+  return list.split("\n").filter((line) => / user=/.test(line) && !/ user=default( |$)/.test(line)).length;
+}
+
 /** Redis's clock in milliseconds: the clock the README says buckets use. */
 export async function redisNowMs(): Promise<number> {
   const [seconds, micros] = await redis().time();

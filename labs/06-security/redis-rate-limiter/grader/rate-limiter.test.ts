@@ -11,6 +11,7 @@ import {
   clockSkewOption,
   commandsSentDuring,
   type Decision,
+  learnerRedisConnections,
   expectDecision,
   limiter,
   MS_PER_TOKEN,
@@ -144,6 +145,19 @@ task(1, "Spend tokens from a bucket kept in Redis", () => {
       again.decision.allowed,
       "the noisy key's empty bucket must not have been refilled by the quiet key",
     ).toBe(false);
+  });
+
+  it("20 calls in a row open no new Redis connection: one client per process, reused", async () => {
+    await checkedAllow(uid("connect"), 1, { what: "a first call, which may connect" });
+    const before = await learnerRedisConnections();
+    for (let call = 1; call <= 20; call++)
+      await checkedAllow(uid(`reuse-${call}`), 1, { what: `call ${call} of 20 in a row` });
+    const opened = (await learnerRedisConnections()) - before;
+    expect(
+      opened,
+      `20 calls one after the other left ${opened} more Redis connections open: connect once per process ` +
+        "and reuse the client; a new Redis() per call leaves a connection behind for every request",
+    ).toBeLessThanOrEqual(0);
   });
 
   it("remaining is floor(tokens) and retryAfterMs is ceil((cost - tokens) * 1000 / 2), fractions of a token included", async () => {
