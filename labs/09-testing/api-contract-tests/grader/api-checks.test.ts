@@ -1,9 +1,8 @@
 // Runs the learner's contract checks against implementations of the inventory API: two correct ones, which
 // the checks must pass, and hidden buggy variants (fixtures/variants), each of which they must flag.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { learner, task } from "@backend-labs/graders";
+import { hiddenImplementations, learner, task } from "@backend-labs/graders";
 
 interface CheckOutcome {
   caught: boolean;
@@ -15,17 +14,7 @@ interface ChecksRunner {
 }
 
 const runner = learner().module<ChecksRunner>();
-const labDir = join(import.meta.dirname, "..");
-
-/** An implementation's source without comment lines: a variant's note about its bug stays on this side. */
-function implementation(path: string): string {
-  return readFileSync(join(labDir, path), "utf8")
-    .split("\n")
-    .filter((line) => !/^\s*(\/\/|\/\*\*.*\*\/\s*$)/.test(line))
-    .join("\n");
-}
-
-const variant = (name: string): string => implementation(`fixtures/variants/${name}.ts`);
+const { source: implementation, variant } = hiddenImplementations(join(import.meta.dirname, ".."));
 
 /** Runs the checks against a buggy variant, which they must flag; `missing` names the case that would. */
 async function expectCaught(name: string, bug: string, missing: string): Promise<void> {
@@ -59,100 +48,260 @@ task(1, "Pass correct implementations", () => {
   });
 });
 
+/** One hidden buggy variant: the test's name, the variant's file, what it does wrong, and the check it needs. */
+interface Bug {
+  test: string;
+  variant: string;
+  bug: string;
+  missing: string;
+}
+
+function catches(bugs: Bug[]): void {
+  for (const { test, variant: name, bug, missing } of bugs) {
+    it(test, async () => {
+      await expectCaught(name, bug, missing);
+    });
+  }
+}
+
 task(2, "Check status codes and validation", () => {
-  it("catches 200 instead of 201 Created", async () => {
-    await expectCaught(
-      "created-returns-200",
-      "answers a successful POST /products with 200 and no Location header",
-      "Assert the exact status of a creation (not just response.ok) and its Location header.",
-    );
-  });
-
-  it("catches 200 with a null body for a product that does not exist", async () => {
-    await expectCaught(
-      "unknown-product-200-null",
-      "answers GET of an unknown sku with 200 and a null body",
-      "Check the unhappy paths too: a GET of something that does not exist.",
-    );
-  });
-
-  it("catches a duplicate sku that ends in 500", async () => {
-    await expectCaught(
-      "duplicate-sku-500",
-      "lets a duplicate sku reach the client as 500 Internal Server Error",
-      "Create the same sku twice and assert the status the contract gives a conflict.",
-    );
-  });
-
-  it("catches order quantities that are never validated", async () => {
-    await expectCaught(
-      "order-quantity-not-validated",
-      "only checks that an order's quantity is present, so bad quantities are ordered or end in 500",
-      "Send each kind of invalid quantity (zero, negative, fractional, a string, above the maximum) and " +
+  catches([
+    {
+      test: "catches 200 instead of 201 Created",
+      variant: "created-returns-200",
+      bug: "answers a successful POST /products with 200 and no Location header",
+      missing: "Assert the exact status of a creation (not just response.ok) and its Location header.",
+    },
+    {
+      test: "catches a new order answered 200 instead of 201 Created",
+      variant: "order-created-200",
+      bug: "answers a new order (POST /orders) with 200 instead of 201 Created",
+      missing: "Assert the exact status of every creation, orders as well as products, not just response.ok.",
+    },
+    {
+      test: "catches a new order answered without its Location header",
+      variant: "order-location-missing",
+      bug: "answers a new order with 201 but without the Location header that points at it",
+      missing: "Check the Location header of a created order: /orders/<id>, with the id from its body.",
+    },
+    {
+      test: "catches 200 with a null body for a product that does not exist",
+      variant: "unknown-product-200-null",
+      bug: "answers GET of an unknown sku with 200 and a null body",
+      missing: "Check the unhappy paths too: a GET of something that does not exist.",
+    },
+    {
+      test: "catches an order for an unknown sku answered 409 instead of 404",
+      variant: "unknown-sku-order-409",
+      bug: "answers an order for a sku that does not exist with 409 instead of 404",
+      missing: "Order a sku that was never created, and assert the status the contract gives it.",
+    },
+    {
+      test: "catches a duplicate sku that ends in 500",
+      variant: "duplicate-sku-500",
+      bug: "lets a duplicate sku reach the client as 500 Internal Server Error",
+      missing: "Create the same sku twice and assert the status the contract gives a conflict.",
+    },
+    {
+      test: "catches an order for more than the stock answered 400 instead of 409",
+      variant: "out-of-stock-400",
+      bug: "refuses an order for more than the stock with 400 instead of 409",
+      missing:
+        "Assert the exact status of a refused order, not only that it failed: too little stock is a " +
+        "conflict, not a malformed request.",
+    },
+    {
+      test: "catches order quantities that are never validated",
+      variant: "order-quantity-not-validated",
+      bug: "only checks that an order's quantity is present, so bad quantities are ordered or end in 500",
+      missing:
+        "Send each kind of invalid quantity (zero, negative, fractional, a string, above the maximum) and " +
         "assert 400.",
-    );
-  });
+    },
+    {
+      test: "catches an order quantity sent as a string that is accepted",
+      variant: "order-quantity-coerced",
+      bug: 'accepts an order whose quantity is a JSON string such as "2"',
+      missing:
+        "Numbers out of range are not enough: send a quantity of the wrong type (a string) and assert " +
+        "400, with nothing stored.",
+    },
+    {
+      test: "catches a product price or stock sent as a string that is accepted",
+      variant: "product-price-coerced",
+      bug: 'stores a product whose priceCents or stock is a JSON string such as "12" (or null)',
+      missing:
+        "Validate POST /products too: for each field, send a value just outside its rule and a value of " +
+        "the wrong type, and assert 400 with nothing stored.",
+    },
+  ]);
 });
 
 task(3, "Check idempotent orders and what they store", () => {
-  it("catches a retry that is refused instead of replayed", async () => {
-    await expectCaught(
-      "replay-rejected-as-duplicate",
-      "answers a retry of a successful order (same Idempotency-Key, same body) with an error",
-      "Send the same order twice with one Idempotency-Key, as a client retrying after a timeout does, and " +
-        "assert the second answer is the first one again.",
-    );
-  });
-
-  it("catches an Idempotency-Key reused for a different order", async () => {
-    await expectCaught(
-      "key-reuse-returns-other-order",
-      "answers a request that reuses an Idempotency-Key with a different quantity or sku by replaying " +
+  catches([
+    {
+      test: "catches a retry that is refused instead of replayed",
+      variant: "replay-rejected-as-duplicate",
+      bug: "answers a retry of a successful order (same Idempotency-Key, same body) with an error",
+      missing:
+        "Send the same order twice with one Idempotency-Key, as a client retrying after a timeout does, " +
+        "and assert the second answer is the first one again.",
+    },
+    {
+      test: "catches a retry of the order that took the last units refused as out of stock",
+      variant: "replay-after-sellout-409",
+      bug: "answers a retry of an order that took the last units with 409 instead of the original 201",
+      missing:
+        "Retry an order that emptied the stock, too: a retry is the order already placed, not a new " +
+        "one that needs stock.",
+    },
+    {
+      test: "catches a retry answered without the Idempotency-Replayed header",
+      variant: "replay-without-header",
+      bug: "answers a retry with the original status and body but without Idempotency-Replayed: true",
+      missing: "On a retry, check the header the contract adds to the original answer as well as the body.",
+    },
+    {
+      test: "catches an Idempotency-Key reused for a different order",
+      variant: "key-reuse-returns-other-order",
+      bug:
+        "answers a request that reuses an Idempotency-Key with a different quantity or sku by replaying " +
         "the old order",
-      "Reuse a key with a different body and assert the status the contract gives, and that no stock moved.",
-    );
-  });
-
-  it("catches a refused order that still leaves a row behind", async () => {
-    await expectCaught(
-      "refused-order-leaves-row",
-      "answers an order for more than the stock with 409 but leaves its row in the orders table",
-      "The response can be right while the data is wrong: after refused requests, query the orders table " +
-        "(and the stock) through the pool you are given.",
-    );
-  });
+      missing:
+        "Reuse a key with a different body and assert the status the contract gives, and that no stock " +
+        "moved.",
+    },
+    {
+      test: "catches an Idempotency-Key reused for another sku",
+      variant: "key-reuse-ignores-sku",
+      bug: "replays the old order when its Idempotency-Key comes back with another sku and the same quantity",
+      missing:
+        "Reuse a key with a different sku as well as with a different quantity, and assert 422 both times.",
+    },
+    {
+      test: "catches a refused order that still leaves a row behind",
+      variant: "refused-order-leaves-row",
+      bug: "answers an order for more than the stock with 409 but leaves its row in the orders table",
+      missing:
+        "The response can be right while the data is wrong: after refused requests, query the orders " +
+        "table (and the stock) through the pool you are given.",
+    },
+    {
+      test: "catches a retry that takes the stock again",
+      variant: "replay-takes-stock-again",
+      bug: "answers a retry with the original order but takes its quantity from the stock again",
+      missing:
+        "After a retry, read the product's stock and the orders rows: a right answer does not prove that " +
+        "nothing moved.",
+    },
+    {
+      test: "catches a wrong total stored in the orders table",
+      variant: "stored-total-unit-price",
+      bug: "answers with the right totalCents but stores a different total_cents in the orders row",
+      missing:
+        "Compare the stored orders row (idempotency_key, sku, quantity, total_cents) with what was " +
+        "ordered, not only the response or the number of rows.",
+    },
+  ]);
 });
 
 task(4, "Check pagination", () => {
-  it("catches pages that overlap", async () => {
-    await expectCaught(
-      "page-overlap",
-      "repeats the last product of each page at the top of the next",
-      "Follow nextCursor through every page with a small limit and assert every product shows up " +
+  catches([
+    {
+      test: "catches pages that overlap",
+      variant: "page-overlap",
+      bug: "repeats the last product of each page at the top of the next",
+      missing:
+        "Follow nextCursor through every page with a small limit and assert every product shows up " +
         "exactly once.",
-    );
-  });
-
-  it("catches a nextCursor on a last page that is exactly full", async () => {
-    await expectCaught(
-      "last-page-has-cursor",
-      "sends clients on to an empty page when the products fill the last page exactly",
-      "Page through a number of products that is a multiple of the limit: the last full page must have " +
+    },
+    {
+      test: "catches pages that repeat most of the page before",
+      variant: "cursor-from-first-item",
+      bug: "gives each page a nextCursor that makes the next page repeat all but one of its products",
+      missing:
+        "Walk the pages with a limit above 1 and compare the items you collected, repeats included, with " +
+        "the products that exist: a Set hides repeats.",
+    },
+    {
+      test: "catches products listed in natural order instead of byte order",
+      variant: "natural-sort-order",
+      bug: "lists the products in a consistent but human order (A-2 before A-10) instead of byte order",
+      missing:
+        "Compare the skus in the order the pages gave them with the same skus sorted by JavaScript's " +
+        "sort(), using skus whose orders differ (numbers of different lengths).",
+    },
+    {
+      test: "catches shorter skus listed before longer ones",
+      variant: "shortest-sku-first",
+      bug: "lists shorter skus before longer ones instead of in byte order",
+      missing:
+        "Compare the skus in the order the pages gave them with the same skus sorted by JavaScript's " +
+        "sort(), using skus of different lengths.",
+    },
+    {
+      test: "catches a nextCursor on a last page that is exactly full",
+      variant: "last-page-has-cursor",
+      bug: "sends clients on to an empty page when the products fill the last page exactly",
+      missing:
+        "Page through a number of products that is a multiple of the limit: the last full page must have " +
         "nextCursor null, and no page may be empty.",
-    );
-  });
+    },
+    {
+      test: "catches a nextCursor on every last page once there is more than one page",
+      variant: "has-more-from-total-count",
+      bug: "sends clients on to an empty page after the last one whenever the products fill more than one page",
+      missing:
+        "Follow nextCursor to its end with totals the limit divides and totals it does not, and assert " +
+        "that no page is empty.",
+    },
+  ]);
 });
 
+const lineUp =
+  "To make the race certain instead of likely, hold the product row locked from your pool (BEGIN; " +
+  "SELECT ... FOR UPDATE) while the requests start, and commit once pg_stat_activity shows them waiting.";
+
 task(5, "Check concurrent orders", () => {
-  it("catches stock oversold by orders that arrive together", async () => {
-    await expectCaught(
-      "oversell-without-row-lock",
-      "reads the stock without locking the row and writes back a value computed in JavaScript, so orders " +
-        "arriving together oversell it",
-      "Send more orders than the stock at the same time (Promise.all) and count the 201s, the stock " +
-        "left and the orders rows. To make the race certain instead of likely, hold the product row " +
-        "locked from your pool (BEGIN; SELECT ... FOR UPDATE) while the requests start, and commit " +
-        "once they are waiting.",
-    );
-  });
+  catches([
+    {
+      test: "catches stock oversold by orders that arrive together",
+      variant: "oversell-without-row-lock",
+      bug:
+        "reads the stock without locking the row and writes back a value computed in JavaScript, so " +
+        "orders arriving together oversell it",
+      missing:
+        "Send more orders than the stock at the same time (Promise.all) and count the 201s, the stock " +
+        `left and the orders rows. ${lineUp}`,
+    },
+    {
+      test: "catches stock oversold by orders that lock the row too late",
+      variant: "oversell-stale-stock-read",
+      bug:
+        "locks the product row but decides with the stock it read before the lock, so orders arriving " +
+        "together oversell it",
+      missing:
+        "Send more orders than the stock at the same time and count the 201s, the stock left and the " +
+        `orders rows. ${lineUp}`,
+    },
+    {
+      test: "catches a retry sent while the order is in flight answered 422",
+      variant: "in-flight-retry-422",
+      bug:
+        "answers a retry that arrives while the original order is still in flight with 422 instead of " +
+        "the original 201",
+      missing:
+        "Send one order twice at the same time with one Idempotency-Key, as a client that timed out " +
+        "does, and assert two 201s with the same order, one orders row and the stock taken once. " +
+        lineUp,
+    },
+    {
+      test: "catches a retry sent while the order is in flight failing with 500",
+      variant: "in-flight-retry-500",
+      bug: "fails a retry that arrives while the original order is still in flight with 500",
+      missing:
+        "Send one order twice at the same time with one Idempotency-Key and assert two 201s with the " +
+        `same order, one orders row and the stock taken once. ${lineUp}`,
+    },
+  ]);
 });

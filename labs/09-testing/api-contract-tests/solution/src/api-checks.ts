@@ -153,6 +153,11 @@ async function checkOrders(api: Api, db: pg.Pool): Promise<void> {
   const retry = await api.order("key-1", order);
   assert.equal(retry.status, 201, "a retry with the same Idempotency-Key gets the original status");
   assert.deepEqual(retry.body, first.body, "a retry with the same Idempotency-Key gets the original body");
+  assert.equal(
+    retry.headers.get("idempotency-replayed"),
+    "true",
+    "a retry is marked Idempotency-Replayed: true",
+  );
   assert.equal(await stockOf(db, "TEA-1"), 3, "a retry must not take stock again");
   assert.equal((await ordersFor(db, "TEA-1")).length, 1, "a retry must not store a second order");
 
@@ -191,6 +196,9 @@ async function checkOrders(api: Api, db: pg.Pool): Promise<void> {
   const rest = await api.order("key-4", { sku: "TEA-1", quantity: 3 });
   assert.equal(rest.status, 201, "ordering exactly the remaining stock succeeds");
   assert.equal(await stockOf(db, "TEA-1"), 0, "the stock can reach 0");
+  const restAgain = await api.order("key-4", { sku: "TEA-1", quantity: 3 });
+  assert.equal(restAgain.status, 201, "a retry of the order that took the last units still gets 201");
+  assert.deepEqual(restAgain.body, rest.body, "a retry of the order that took the last units: its body");
 }
 
 async function checkPagination(api: Api): Promise<void> {
@@ -267,4 +275,33 @@ async function checkConcurrentOrders(api: Api, db: pg.Pool): Promise<void> {
   );
   assert.equal(await stockOf(db, "RUSH-1"), 0, "after concurrent orders the stock is what was not sold");
   assert.equal((await ordersFor(db, "RUSH-1")).length, 5, "one orders row per unit sold");
+
+  // A client that times out and retries while its first request is still being processed: the two
+  // requests carry one Idempotency-Key and must come out as one order.
+  await api.post("/products", { sku: "RUSH-2", name: "Second run", priceCents: 700, stock: 4 });
+  const hold = await db.connect();
+  let twice: PromiseSettledResult<Reply>[];
+  try {
+    await hold.query("BEGIN");
+    await hold.query("SELECT stock FROM products WHERE sku = 'RUSH-2' FOR UPDATE");
+    const both = [0, 1].map(() => api.order("rush-retry", { sku: "RUSH-2", quantity: 1 }));
+    const settled = Promise.allSettled(both);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && (await lockWaiters(db)) < both.length) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await hold.query("COMMIT");
+    twice = await settled;
+  } finally {
+    hold.release();
+  }
+  const replies = twice.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : undefined));
+  assert.deepEqual(
+    replies.map((reply) => reply?.status),
+    [201, 201],
+    "an order and its retry sent while the first is in flight: both get 201",
+  );
+  assert.deepEqual(replies[0]?.body, replies[1]?.body, "an order and its in-flight retry: the same order");
+  assert.equal(await stockOf(db, "RUSH-2"), 3, "an order and its in-flight retry take the stock once");
+  assert.equal((await ordersFor(db, "RUSH-2")).length, 1, "an order and its in-flight retry: one orders row");
 }
