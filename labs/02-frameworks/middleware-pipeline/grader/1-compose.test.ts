@@ -65,6 +65,14 @@ task(1, "Compose middleware into an onion", () => {
         `(in a real app: two writes, two responses), so the request must fail with 500 (${got(reply)}` +
         `${typeof runs === "number" ? `: b ran ${runs} times` : ""})`,
     ).toBe(500);
+    const last = await get("/next-twice-last", { "x-request-id": graderRequestId() });
+    const lastRuns = (last.json as { runs?: unknown } | undefined)?.runs;
+    expect(
+      last.status,
+      "GET /next-twice-last runs compose([a]) where a, the last middleware, calls next() twice. The second call " +
+        "must reject as well: an index the chain has already reached includes the end of the chain, or the " +
+        `composed pipeline's own next runs twice (${got(last)}${typeof lastRuns === "number" ? `: it ran ${lastRuns} times` : ""})`,
+    ).toBe(500);
     const { errors } = await linesFor(id, (lines) => lines.errors.length > 0);
     const printed = [
       ...errors.map((line) => String(line.error)),

@@ -34,6 +34,14 @@ const callsNextTwice = compose([
   () => undefined,
 ]);
 
+// The last middleware calls next() twice: the second call would run the pipeline's own next again.
+const lastCallsNextTwice = compose([
+  async (_ctx, next) => {
+    await next();
+    await next();
+  },
+]);
+
 // Holds a request until a second one has arrived too (or 2 s have passed), so that two runs of one composed
 // pipeline are under way at the same time, as they are on a busy server.
 let waiting: (() => void) | undefined;
@@ -106,6 +114,15 @@ const handlers: Record<string, (ctx: Context) => Promise<void> | void> = {
     await callsNextTwice(ctx, () => Promise.resolve());
     ctx.status = 200;
     ctx.body = { runs: ctx.state.runs };
+  },
+  "GET /next-twice-last": async (ctx) => {
+    let runs = 0;
+    await lastCallsNextTwice(ctx, () => {
+      runs++;
+      return Promise.resolve();
+    });
+    ctx.status = 200;
+    ctx.body = { runs };
   },
   "GET /overlap": async (ctx) => {
     await overlapping(ctx, () => Promise.resolve());
