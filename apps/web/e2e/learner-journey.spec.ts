@@ -74,8 +74,25 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   await expect(page.getByTestId("step-done")).toHaveAttribute("data-state", "done");
   const failing = page.locator('[data-testid="test-row"][data-status="fail"]');
   await expect(failing.first()).toBeVisible();
-  await expect(failing.first().locator(".task-link")).toContainText(/Task \d+:/);
+  // Results come grouped by task, failing tests first, each group headed by a link to its task.
+  const failedTask = page.locator('[data-testid="task-group"][data-failed="true"]').first();
+  await expect(failedTask.locator(".task-link")).toContainText(/Task \d+:/);
+  await expect(failedTask.locator('[data-testid="test-row"]').first()).toHaveAttribute(
+    "data-status",
+    /fail|error/,
+  );
   expect(servedBodies.some((body) => body.includes(solutionOnlyLine))).toBe(false);
+
+  // A type error stops the grade at type-checking: that step fails, the later ones are skipped, and the
+  // error's place is a link into the editor.
+  await pasteIntoEditor(page, `${starter}\nconst notANumber: number = "ten";\n`);
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await expect(summary).toHaveAttribute("data-status", "error", { timeout: 120_000 });
+  await expect(page.getByTestId("step-typecheck")).toHaveAttribute("data-state", "failed");
+  await expect(page.getByTestId("step-tests")).toHaveAttribute("data-state", "skipped");
+  await expect(page.getByTestId("result-message").locator(".code-link").first()).toHaveText(
+    /^src\/bank\.ts:\d+:\d+$/,
+  );
 
   // The learner writes the fix in Monaco; the draft saves itself.
   await pasteIntoEditor(page, solution);
@@ -85,10 +102,13 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
     .toBe(solution);
   await expect(page.getByTestId("save-state")).toHaveText("All changes saved");
   await page.getByRole("button", { name: "Run", exact: true }).click();
+  // While the Run is in flight, Run waits for it: a double click queues nothing twice.
+  await expect(page.locator(".run-button")).toBeDisabled();
   await expect(summary).toHaveAttribute("data-status", "pass", { timeout: 120_000 });
+  await expect(page.locator(".run-button")).toBeEnabled();
   await expect(summary).toContainText(/All \d+ tests passed/);
   await expect(page.locator('[data-testid="test-row"][data-status="pass"]').first()).toBeVisible();
-  await expect(page.getByTestId("submission-history").getByRole("button")).toHaveCount(2);
+  await expect(page.getByTestId("submission-history").getByRole("button")).toHaveCount(3);
 
   const screenshot = testInfo.outputPath("lab-page.png");
   await page.screenshot({ path: screenshot, fullPage: false });
@@ -105,6 +125,24 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   await expect(page.locator(".monaco-editor .view-lines").first()).toContainText(firstChangedLine, {
     timeout: 60_000,
   });
+  // After a reload the results panel shows the last Run.
+  await expect(summary).toHaveAttribute("data-status", "pass");
+
+  // An edit typed just before leaving, long before the autosave could send it, is there on return.
+  await page.locator(".monaco-editor").first().click();
+  await page.keyboard.press("ControlOrMeta+Home");
+  await page.keyboard.type("// typed just before leaving\n");
+  page.once("dialog", (dialog) => void dialog.accept()); // "Leave site? Changes you made may not be saved."
+  await page.reload();
+  await expect(page.locator(".monaco-editor .view-lines").first()).toContainText(
+    "typed just before leaving",
+    {
+      timeout: 60_000,
+    },
+  );
+  await expect
+    .poll(async () => (await savedDraft(page))?.["src/bank.ts"], { timeout: 20_000 })
+    .toContain("// typed just before leaving");
 
   expect(foreignRequests).toEqual([]);
 });

@@ -11,3 +11,19 @@ export interface LabEditorFile {
 export function inTabOrder(files: readonly LabEditorFile[]): LabEditorFile[] {
   return [...files.filter((file) => file.editable), ...files.filter((file) => !file.editable)];
 }
+
+/** A place to mark in a file: a type error or a crash from the last Run. */
+export interface EditorProblem {
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** Open `path` and put the cursor at the line; `requestId` tells two requests for the same place apart. */
+export interface RevealRequest {
+  path: string;
+  line: number;
+  column: number;
+  requestId: number;
+}

@@ -1,12 +1,12 @@
 "use client";
 
 import dynamic from "next/dynamic";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { EditorTabs } from "./editor-tabs.tsx";
-import { inTabOrder, type LabEditorFile } from "./lab-editor-file.ts";
+import { type EditorProblem, inTabOrder, type LabEditorFile, type RevealRequest } from "./lab-editor-file.ts";
 import styles from "./lab-editor.module.css";
 
-export type { LabEditorFile } from "./lab-editor-file.ts";
+export type { EditorProblem, LabEditorFile, RevealRequest } from "./lab-editor-file.ts";
 
 export interface LabEditorProps {
   /** Lab id from lab.json; the editor fetches the lab's type libraries from /api/labs/<labId>/types. */
@@ -22,6 +22,9 @@ export interface LabEditorProps {
   onRun?: (() => void) | undefined;
   /** Sizes the editor: it fills this box (give it a height). */
   className?: string | undefined;
+  /** Shown as error markers (squiggles) on their lines. */
+  problems?: readonly EditorProblem[] | undefined;
+  reveal?: RevealRequest | undefined;
 }
 
 // Monaco is several MB of JavaScript: the page renders without it and the editor appears when it has loaded.
@@ -46,9 +49,14 @@ export function LabEditor({
   onActivePathChange,
   onRun,
   className,
+  problems,
+  reveal,
 }: LabEditorProps) {
   const tabs = useMemo(() => inTabOrder(files), [files]);
   const [chosenPath, setChosenPath] = useState<string>();
+  useEffect(() => {
+    if (reveal) setChosenPath(reveal.path);
+  }, [reveal]);
   const requested = activePath ?? chosenPath;
   const shownPath = tabs.some((file) => file.path === requested) ? requested : tabs[0]?.path;
 
@@ -60,7 +68,15 @@ export function LabEditor({
   return (
     <div className={className ? `${styles.root} ${className}` : styles.root}>
       <EditorTabs files={tabs} activePath={shownPath} onSelect={select} />
-      <MonacoSurface labId={labId} files={files} activePath={shownPath} onChange={onChange} onRun={onRun} />
+      <MonacoSurface
+        labId={labId}
+        files={files}
+        activePath={shownPath}
+        onChange={onChange}
+        onRun={onRun}
+        problems={problems}
+        reveal={reveal}
+      />
     </div>
   );
 }

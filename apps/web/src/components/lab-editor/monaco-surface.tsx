@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { editor } from "monaco-editor";
 import { defineEditorTheme, editorThemeName } from "./editor-theme.ts";
-import { type LabEditorFile } from "./lab-editor-file.ts";
+import { type EditorProblem, type LabEditorFile, type RevealRequest } from "./lab-editor-file.ts";
 import { monaco } from "./monaco-environment.ts";
 import styles from "./lab-editor.module.css";
 import { useLabModels } from "./use-lab-models.ts";
@@ -15,12 +15,22 @@ export interface MonacoSurfaceProps {
   activePath: string | undefined;
   onChange: (path: string, content: string) => void;
   onRun?: (() => void) | undefined;
+  problems?: readonly EditorProblem[] | undefined;
+  reveal?: RevealRequest | undefined;
 }
 
 const readOnlyMessage = { value: "This file is part of the lab and cannot be changed." };
 
 /** The Monaco part of LabEditor, loaded on demand: it pulls in the whole editor. */
-export default function MonacoSurface({ labId, files, activePath, onChange, onRun }: MonacoSurfaceProps) {
+export default function MonacoSurface({
+  labId,
+  files,
+  activePath,
+  onChange,
+  onRun,
+  problems,
+  reveal,
+}: MonacoSurfaceProps) {
   const hostRef = useRef<HTMLDivElement>(null);
   const [codeEditor, setCodeEditor] = useState<editor.IStandaloneCodeEditor>();
   const onRunRef = useRef(onRun);
@@ -41,6 +51,8 @@ export default function MonacoSurface({ labId, files, activePath, onChange, onRu
       tabSize: 2,
       minimap: { enabled: false },
       scrollBeyondLastLine: false,
+      // The starter's TODO comments are long: wrapped, they are read whole.
+      wordWrap: "on",
       readOnlyMessage,
     });
     created.addAction({
@@ -74,6 +86,31 @@ export default function MonacoSurface({ labId, files, activePath, onChange, onRu
   useEffect(() => {
     codeEditor?.updateOptions({ readOnly });
   }, [codeEditor, readOnly]);
+
+  // The last Run's type errors and crash site, as squiggles on their lines (gone with the next Run).
+  useEffect(() => {
+    if (!models) return;
+    for (const [path, model] of models) {
+      const markers = (problems ?? [])
+        .filter((problem) => problem.path === path)
+        .map((problem) => ({
+          severity: monaco.MarkerSeverity.Error,
+          message: problem.message,
+          startLineNumber: problem.line,
+          startColumn: problem.column,
+          endLineNumber: problem.line,
+          endColumn: model.getLineMaxColumn(Math.min(problem.line, model.getLineCount())),
+        }));
+      monaco.editor.setModelMarkers(model, "run", markers);
+    }
+  }, [models, problems]);
+
+  useEffect(() => {
+    if (!codeEditor || !reveal || !activeModel || activeFile?.path !== reveal.path) return;
+    codeEditor.revealLineInCenter(reveal.line);
+    codeEditor.setPosition({ lineNumber: reveal.line, column: reveal.column });
+    codeEditor.focus();
+  }, [codeEditor, reveal, activeModel, activeFile]);
 
   const typesStatus = useTypeLibraries(labId);
 

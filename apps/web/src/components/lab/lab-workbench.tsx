@@ -1,14 +1,17 @@
 "use client";
 
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTRPC } from "../../lib/trpc.tsx";
 import type { LabFile } from "@backend-labs/lab-format";
-import { LabEditor } from "../lab-editor/lab-editor.tsx";
+import { type EditorProblem, LabEditor, type RevealRequest } from "../lab-editor/lab-editor.tsx";
+import type { BrowserResult } from "../../server/labs/browser-result.ts";
+import { type RunProblem, runProblems } from "./run-problems.ts";
 import { ResultsPanel } from "./results-panel.tsx";
 import { SubmissionHistory } from "./submission-history.tsx";
+import { forgetUnsavedEdits, keepUnsavedEdits, unsavedEdits } from "./unsaved-edits.ts";
 
 export interface LabWorkbenchProps {
   labId: string;
@@ -36,46 +39,107 @@ export function LabWorkbench({ labId, starterFiles, draftFiles, tasks, signedIn 
   const [editorGeneration, setEditorGeneration] = useState(0);
   const [saveState, setSaveState] = useState<SaveState>("saved");
   const [submissionId, setSubmissionId] = useState<string | null>(null);
+  // A Run of this page that has not finished yet: Run waits for it, so a double click queues nothing twice.
+  const [runInFlight, setRunInFlight] = useState(false);
+  // The shown Run's type errors or crash site, marked in the editor; a click on one opens it.
+  const [problems, setProblems] = useState<EditorProblem[]>([]);
+  const [reveal, setReveal] = useState<RevealRequest>();
   const latestFiles = useRef(files);
   latestFiles.current = files;
+
+  // Edits the last visit could not save (it left right after a keystroke) win over the server's draft.
+  useEffect(() => {
+    if (!signedIn) return;
+    const kept = unsavedEdits(labId);
+    if (!kept) return;
+    const restored = { ...editableContents(starterFiles, draftFiles), ...kept };
+    if (JSON.stringify(restored) === JSON.stringify(editableContents(starterFiles, draftFiles))) {
+      forgetUnsavedEdits(labId, kept);
+      return;
+    }
+    setFiles(restored);
+    setEditorGeneration((generation) => generation + 1);
+    setSaveState("unsaved");
+  }, [signedIn, labId, starterFiles, draftFiles]);
 
   const saveDraft = useMutation(
     trpc.draft.save.mutationOptions({
       onMutate: () => setSaveState("saving"),
-      onSuccess: () => setSaveState((state) => (state === "saving" ? "saved" : state)),
+      onSuccess: (_data, { files: saved }) => {
+        forgetUnsavedEdits(labId, saved);
+        setSaveState((state) => (state === "saving" ? "saved" : state));
+      },
       onError: () => setSaveState("failed"),
     }),
   );
+  const { mutate: saveDraftNow } = saveDraft;
   const resetDraft = useMutation(trpc.draft.reset.mutationOptions());
   const run = useMutation(
     trpc.submission.run.mutationOptions({
+      onMutate: () => {
+        setRunInFlight(true);
+        setProblems([]);
+      },
       onSuccess: ({ id }) => {
         setSubmissionId(id);
         void queryClient.invalidateQueries({ queryKey: trpc.submission.list.queryKey({ labId }) });
       },
+      onError: () => setRunInFlight(false),
     }),
   );
 
+  // After a reload the results panel shows the last Run, as the history has it.
+  const history = useQuery({ ...trpc.submission.list.queryOptions({ labId }), enabled: signedIn });
+  const latestRunId = history.data?.[0]?.id ?? null;
+  const shownOnce = useRef(false);
+  useEffect(() => {
+    if (shownOnce.current || !latestRunId) return;
+    shownOnce.current = true;
+    setSubmissionId((current) => current ?? latestRunId);
+  }, [latestRunId]);
+
+  // Leaving while an edit is unsaved: it is in localStorage already; save it now and ask before unloading.
+  useEffect(() => {
+    if (!signedIn || saveState === "saved") return;
+    const saveNow = () => {
+      if (document.visibilityState === "hidden") saveDraftNow({ labId, files: latestFiles.current });
+    };
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    document.addEventListener("visibilitychange", saveNow);
+    window.addEventListener("beforeunload", warn);
+    return () => {
+      document.removeEventListener("visibilitychange", saveNow);
+      window.removeEventListener("beforeunload", warn);
+    };
+  }, [signedIn, saveState, labId, saveDraftNow]);
+
   // Drafts save themselves shortly after the learner stops typing (mutate is stable across renders,
   // so only a new edit restarts the countdown).
-  const { mutate: saveDraftNow } = saveDraft;
   useEffect(() => {
     if (!signedIn || saveState !== "unsaved") return;
     const timer = setTimeout(() => saveDraftNow({ labId, files: latestFiles.current }), autosaveDelayMs);
     return () => clearTimeout(timer);
   }, [files, signedIn, saveState, labId, saveDraftNow]);
 
-  const onChange = useCallback((path: string, content: string) => {
-    setFiles((current) => ({ ...current, [path]: content }));
-    setSaveState("unsaved");
-  }, []);
+  const onChange = useCallback(
+    (path: string, content: string) => {
+      setFiles((current) => {
+        const next = { ...current, [path]: content };
+        if (signedIn) keepUnsavedEdits(labId, next);
+        return next;
+      });
+      setSaveState("unsaved");
+    },
+    [signedIn, labId],
+  );
 
   const onRun = useCallback(() => {
-    if (!signedIn || run.isPending) return;
+    if (!signedIn || runInFlight) return;
     run.mutate({ labId, files: latestFiles.current });
-  }, [signedIn, run, labId]);
+  }, [signedIn, run, runInFlight, labId]);
 
   const onRunFinished = useCallback(() => {
+    setRunInFlight(false);
     void queryClient.invalidateQueries({ queryKey: trpc.submission.list.queryKey({ labId }) });
     router.refresh();
   }, [queryClient, trpc, labId, router]);
@@ -87,6 +151,20 @@ export function LabWorkbench({ labId, starterFiles, draftFiles, tasks, signedIn 
     setSaveState("saved");
     if (signedIn) resetDraft.mutate({ labId });
   };
+
+  const editable = useMemo(
+    () => starterFiles.filter((file) => file.editable).map((file) => file.path),
+    [starterFiles],
+  );
+  const onResult = useCallback(
+    (result: BrowserResult) =>
+      setProblems(result.status === "error" ? runProblems(result.message, editable) : []),
+    [editable],
+  );
+  const onReveal = useCallback(
+    (problem: RunProblem) => setReveal((last) => ({ ...problem, requestId: (last?.requestId ?? 0) + 1 })),
+    [],
+  );
 
   const editorFiles = starterFiles.map((file) => ({
     ...file,
@@ -100,10 +178,10 @@ export function LabWorkbench({ labId, starterFiles, draftFiles, tasks, signedIn 
           type="button"
           className="button run-button"
           onClick={onRun}
-          disabled={!signedIn || run.isPending}
+          disabled={!signedIn || runInFlight}
           title="Run the grader (Ctrl+Enter)"
         >
-          {run.isPending ? "Submitting…" : "Run"}
+          {run.isPending ? "Submitting…" : runInFlight ? "Running…" : "Run"}
         </button>
         <button type="button" className="button secondary" onClick={onReset}>
           Reset to starter
@@ -119,7 +197,7 @@ export function LabWorkbench({ labId, starterFiles, draftFiles, tasks, signedIn 
           and keep your progress.
         </p>
       )}
-      {run.error && (
+      {run.error && !runInFlight && (
         <p className="form-error" role="alert" data-testid="run-error">
           {run.error.message}
         </p>
@@ -132,15 +210,29 @@ export function LabWorkbench({ labId, starterFiles, draftFiles, tasks, signedIn 
           onChange={onChange}
           onRun={onRun}
           className="editor-fill"
+          problems={problems}
+          reveal={reveal}
         />
       </div>
       <ResultsPanel
         key={submissionId ?? "none"}
         submissionId={submissionId}
         tasks={tasks}
+        editable={editable}
         onFinished={onRunFinished}
+        onResult={onResult}
+        onReveal={onReveal}
       />
-      {signedIn && <SubmissionHistory labId={labId} selectedId={submissionId} onSelect={setSubmissionId} />}
+      {signedIn && (
+        <SubmissionHistory
+          labId={labId}
+          selectedId={submissionId}
+          onSelect={(id) => {
+            run.reset();
+            setSubmissionId(id);
+          }}
+        />
+      )}
     </section>
   );
 }

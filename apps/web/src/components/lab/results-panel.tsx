@@ -5,17 +5,32 @@ import { useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { useEffect, useRef, useState } from "react";
 import { useTRPC } from "../../lib/trpc.tsx";
+import type { BrowserResult } from "../../server/labs/browser-result.ts";
+import { type RunProblem, runProblems } from "./run-problems.ts";
 import { type RunStepKey, runSteps, stepOfStage } from "./stage-labels.ts";
 import { TestResultList, type TestRow, testRowsOf } from "./test-result-list.tsx";
 
 export interface ResultsPanelProps {
   submissionId: string | null;
   tasks: { id: number; title: string }[];
+  /** The learner's files: places in them that an error names become links. */
+  editable: readonly string[];
   onFinished?: () => void;
+  /** The finished result, once. */
+  onResult?: (result: BrowserResult) => void;
+  /** A type error or crash site was clicked. */
+  onReveal?: (problem: RunProblem) => void;
 }
 
 /** Live progress of one run (over a tRPC subscription), then its full result. */
-export function ResultsPanel({ submissionId, tasks, onFinished }: ResultsPanelProps) {
+export function ResultsPanel({
+  submissionId,
+  tasks,
+  editable,
+  onFinished,
+  onResult,
+  onReveal,
+}: ResultsPanelProps) {
   // The parent keys this panel by submission id: a new run starts from an empty list.
   const [events, setEvents] = useState<{ id: string; event: GradingEvent }[]>([]);
 
@@ -43,6 +58,10 @@ export function ResultsPanel({ submissionId, tasks, onFinished }: ResultsPanelPr
     notifiedFor.current = submissionId;
     onFinished?.();
   }, [finished, submissionId, onFinished]);
+  const result = submission.data?.result ?? null;
+  useEffect(() => {
+    if (result) onResult?.(result);
+  }, [result, onResult]);
 
   if (!submissionId) {
     return (
@@ -55,7 +74,11 @@ export function ResultsPanel({ submissionId, tasks, onFinished }: ResultsPanelPr
   }
 
   const step = currentStep(events.map(({ event }) => event));
-  const result = submission.data?.result ?? null;
+  // A grade that ended in an error before any test ran stopped at the step it was in.
+  const stoppedAt =
+    result?.status === "error" && result.tests.length === 0
+      ? lastStepReached(events.map(({ event }) => event))
+      : undefined;
   const liveTests: TestRow[] = events.flatMap(({ event }) =>
     event.type === "test"
       ? [
@@ -77,7 +100,19 @@ export function ResultsPanel({ submissionId, tasks, onFinished }: ResultsPanelPr
       <ol className="run-steps">
         {runSteps.map((candidate, index) => {
           const reached = runSteps.findIndex((entry) => entry.key === step);
-          const state = index < reached || step === "done" ? "done" : index === reached ? "current" : "todo";
+          const stopped = runSteps.findIndex((entry) => entry.key === stoppedAt);
+          const state =
+            stopped >= 0 && candidate.key !== "done"
+              ? index < stopped
+                ? "done"
+                : index === stopped
+                  ? "failed"
+                  : "skipped"
+              : index < reached || step === "done"
+                ? "done"
+                : index === reached
+                  ? "current"
+                  : "todo";
           return (
             <li
               key={candidate.key}
@@ -103,7 +138,31 @@ export function ResultsPanel({ submissionId, tasks, onFinished }: ResultsPanelPr
           {summaryText(result.status, rows)}
         </p>
       )}
-      {result?.status === "error" && result.message && <pre className="result-message">{result.message}</pre>}
+      {result?.status === "error" && result.message && (
+        <pre className="result-message" data-testid="result-message">
+          {result.message.split("\n").map((line, index) => {
+            const [problem] = runProblems(line, editable);
+            const place = problem && `${problem.path}:${problem.line}:${problem.column}`;
+            const at = place ? line.indexOf(place) : -1;
+            return (
+              <span key={index}>
+                {problem && at >= 0 ? (
+                  <>
+                    {line.slice(0, at)}
+                    <button type="button" className="code-link" onClick={() => onReveal?.(problem)}>
+                      {place}
+                    </button>
+                    {line.slice(at + place!.length)}
+                  </>
+                ) : (
+                  line
+                )}
+                {"\n"}
+              </span>
+            );
+          })}
+        </pre>
+      )}
       <TestResultList rows={rows} tasks={tasks} />
     </section>
   );
@@ -117,6 +176,13 @@ function currentStep(events: GradingEvent[]): RunStepKey {
     if (event.type === "test") step = "tests";
     if (event.type === "retrying") step = "queued";
   }
+  return step;
+}
+
+/** The last step a grade's progress reached before it finished. */
+function lastStepReached(events: GradingEvent[]): RunStepKey {
+  let step: RunStepKey = "queued";
+  for (const event of events) if (event.type === "stage") step = stepOfStage(event.stage);
   return step;
 }
 
