@@ -118,7 +118,7 @@ describe("labs grade", () => {
     [["grade", "no-such-lab", textTools], /unknown lab id "no-such-lab"/],
     [["grade", "text-tools", "/no/such/folder"], /submission folder not found/],
     [["grade", "text-tools", textTools, "--format", "xml"], /argument 'xml' is invalid/],
-    [["grade", "text-tools"], /missing required argument 'dir'/],
+    [["grade", "text-tools"], /holds none of the files text-tools lets you edit/],
     [["validate"], /name lab ids or pass --all/],
     [["frobnicate"], /unknown command 'frobnicate'/],
   ])("exits 2 with one clear message for bad input: %j", async (args, message) => {
