@@ -29,9 +29,24 @@ function expectProblem(reply: Reply, status: number, what: string): void {
   ).toBe(true);
   const problem = reply.body as Problem;
   expect(problem.status, `${what}: the problem's "status" member repeats the HTTP status`).toBe(status);
-  expect(typeof problem.title, `${what}: the problem needs a "title" string saying what went wrong`).toBe(
-    "string",
-  );
+  expect(
+    typeof problem.title === "string" && problem.title.trim() !== ""
+      ? "a title"
+      : `title ${JSON.stringify(problem.title) ?? "missing"}`,
+    `${what}: the problem needs a non-empty "title" string saying what went wrong`,
+  ).toBe("a title");
+}
+
+/** Every entry of a problem's `errors` needs a non-empty `detail` string. */
+function expectDetails(reply: Reply, what: string): void {
+  for (const error of (reply.body as Problem).errors ?? []) {
+    expect(
+      typeof error.detail === "string" && error.detail.trim() !== ""
+        ? "a detail"
+        : `detail ${JSON.stringify(error.detail) ?? "missing"}`,
+      `${what}: the error at ${JSON.stringify(error.pointer)} needs a non-empty "detail" string saying what is wrong there`,
+    ).toBe("a detail");
+  }
 }
 
 /** A 400 (or 409) problem whose `errors` list exactly these pointers. */
@@ -42,6 +57,7 @@ function expectPointers(reply: Reply, expected: string[], message: string): void
     `the problem must have an "errors" array of { pointer, detail } (${got(reply, 200)})`,
   ).toBe("an errors array");
   expect(pointers, message).toEqual([...expected].sort());
+  expectDetails(reply, message);
 }
 
 function validMember(label: string): { email: string; displayName: string } {
@@ -81,6 +97,10 @@ task(1, "Store valid members, normalised", () => {
       tags: [" Maths ", "ENGINES", "Cafe\u0301"],
     });
     expect(reply.status, `a valid member must be created with 201 (${got(reply, 200)})`).toBe(201);
+    expect(
+      reply.contentType.split(";")[0]?.trim().toLowerCase() || "(no Content-Type)",
+      "the 201 answers the stored member as JSON: send it with Content-Type: application/json",
+    ).toBe("application/json");
     const expected = {
       email,
       displayName: "Zo\u00eb Lovelace",
@@ -287,6 +307,31 @@ task(1, "Store valid members, normalised", () => {
     expect(statuses.filter((status) => status === 201).length, "exactly one of them is created").toBe(1);
     expect((await membersByEmail(email)).length, "one row for the email").toBe(1);
   });
+
+  it("a database error other than a duplicate email is a 500 problem, never a 409", async () => {
+    const member = validMember("diskfull");
+    const db = postgres();
+    // A trigger makes the INSERT of this one email fail the way a full disk does (SQLSTATE 53100).
+    await db.query(`CREATE OR REPLACE FUNCTION grader_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$`);
+    await db.query(`CREATE TRIGGER grader_disk_full BEFORE INSERT ON members FOR EACH ROW
+      WHEN (NEW.email = '${member.email}') EXECUTE FUNCTION grader_disk_full()`);
+    let reply: Reply;
+    try {
+      reply = await postMember(member);
+    } finally {
+      await db.query("DROP TRIGGER IF EXISTS grader_disk_full ON members");
+      await db.query("DROP FUNCTION IF EXISTS grader_disk_full()");
+    }
+    expect(
+      reply.status,
+      "the INSERT failed with disk_full (SQLSTATE 53100), not with a unique violation: only the unique violation " +
+        "(23505, or no row from ON CONFLICT DO NOTHING) means the email is taken. Answering every database error " +
+        "with 409 tells a client the email is registered when it is not; any other error is a 500 " +
+        `(${got(reply, 200)})`,
+    ).toBe(500);
+    expectProblem(reply, 500, "a sign-up whose INSERT failed for a reason other than a duplicate email");
+  });
 });
 
 /** Why a pointer may be missing from a problem, for the one kind of check it names. */
@@ -390,6 +435,11 @@ task(2, "Reject invalid input, listing every problem", () => {
         field: "email",
         what: "an email with a space inside it",
       },
+      {
+        member: { email: `${uid("suffix")}@example.com (work)`, displayName: "Suffix" },
+        field: "email",
+        what: "an email followed by more text (the pattern is anchored: ^ and $ make it match the whole string)",
+      },
     ];
     for (const { member, field, what } of cases) {
       const reply = await postMember(member);
@@ -404,6 +454,7 @@ task(2, "Reject invalid input, listing every problem", () => {
       pointers.length > 0 && pointers.every((pointer) => pointer === "/tags" || pointer.startsWith("/tags/")),
       `6 tags: the problem is the number of tags, reported at /tags (got pointers ${JSON.stringify(pointers)})`,
     ).toBe(true);
+    expectDetails(six, "6 tags");
   });
 
   it("missing required fields and control characters are reported where they belong", async () => {
@@ -414,6 +465,13 @@ task(2, "Reject invalid input, listing every problem", () => {
       ["/displayName", "/email"],
       "both required fields are missing: /displayName and /email",
     );
+    for (const error of (empty.body as Problem).errors ?? []) {
+      expect(
+        String(error.detail),
+        `${String(error.pointer)} was left out: its detail must say the field is required (or missing), not ` +
+          "that its type or value is wrong, so the client knows it forgot to send it",
+      ).toMatch(/required|missing/i);
+    }
 
     const nul = await postMember({ ...validMember("nul"), displayName: "Ada\u0000" });
     expect(
@@ -517,12 +575,16 @@ task(3, "Guard the boundary: Content-Type and body size", () => {
     }
     expect(await memberCount(), "nothing may be stored from a 415").toBe(before);
 
-    for (const contentType of ["Application/JSON; charset=UTF-8", "application/json;charset=utf-8"]) {
+    for (const contentType of [
+      "Application/JSON; charset=UTF-8",
+      "application/json;charset=utf-8",
+      "application/json ; charset=utf-8",
+    ]) {
       const reply = await postMember(validMember("charset"), { "content-type": contentType });
       expect(
         reply.status,
         `Content-Type: ${contentType} is application/json: media types are case-insensitive and may carry ` +
-          `parameters, with or without a space after the ";" (${got(reply, 200)})`,
+          `parameters, with or without spaces around the ";" (${got(reply, 200)})`,
       ).toBe(201);
     }
   });
@@ -582,21 +644,42 @@ task(3, "Guard the boundary: Content-Type and body size", () => {
   });
 
   it("a declared Content-Length over the limit gets 413 at once, before the body has arrived", async () => {
+    // Only the first KiB is sent, then the client waits: the announced length alone must decide.
     const outcome = await postEndlessBody(
       { ...json, "content-length": String(50 * 1024 * 1024) },
       Buffer.from(" ".repeat(1024)),
+      { once: true },
     );
     const reply = answered(
       outcome,
-      `the client announced 50 MiB and kept sending it without an answer: refuse a Content-Length over ` +
-        `${MAX_BODY_BYTES} before reading the body. A server that reads (or buffers) everything first lets one ` +
-        "client tie it up, or fill its memory",
+      "the client announced 50 MiB in Content-Length, sent the first KiB and got no answer: refuse a " +
+        `Content-Length over ${MAX_BODY_BYTES} before reading the body, not only once the bytes received pass ` +
+        "the limit (they may come slowly, or not until the client hears back). A server that reads (or buffers) " +
+        "everything first lets one client tie it up, or fill its memory",
     );
     expect(reply.status, `a Content-Length of 50 MiB must get 413 (got ${reply.status})`).toBe(413);
     expect(
       reply.headers.connection ?? "(no Connection header)",
       "after a 413 the rest of the body is not read: send Connection: close so the client stops sending it",
     ).toBe("close");
+    expect(
+      reply.headers["content-type"]?.split(";")[0] ?? "(no Content-Type header)",
+      "the 413 is a problem document too (application/problem+json)",
+    ).toBe("application/problem+json");
+    let problem: Problem | undefined;
+    try {
+      problem = JSON.parse(reply.body) as Problem;
+    } catch {
+      problem = undefined;
+    }
+    expect(
+      problem?.status,
+      `the 413 problem's "status" member repeats 413 (got ${reply.body.slice(0, 200)})`,
+    ).toBe(413);
+    expect(
+      typeof problem?.title === "string" && problem.title.trim() !== "" ? "a title" : "no title",
+      `the 413 problem needs a non-empty "title" string saying what went wrong (got ${reply.body.slice(0, 200)})`,
+    ).toBe("a title");
   });
 
   it("a chunked body gets 413 as soon as it passes the limit, while it is still arriving", async () => {
