@@ -9,6 +9,10 @@ import {
   foreignMessage,
   idsInFeedOrder,
   idsOf,
+  insertEvents,
+  learnerConnections,
+  messageOf,
+  rejection,
   show,
   storedEvents,
   uid,
@@ -93,6 +97,24 @@ task(1, "Serve the first page", () => {
     const departure = await firstDeparture(pages, await idsInFeedOrder(mine));
     expect(departure === undefined, `walking the account's 6 events with limit 2: ${departure}`).toBe(true);
   });
+
+  it("calls one after the other share one pg.Pool: the process never holds more than its 10 connections", async () => {
+    const account = await createAccount("one-pool", [2, 2, 2]);
+    const calls = 30;
+    let most = 0;
+    for (let call = 1; call <= calls && most <= 10; call++) {
+      const page = await feed.listEvents(account, { limit: 2 });
+      expect(idsOf(page).length, "the first page of 2 out of 6 events holds 2 events").toBe(2);
+      most = Math.max(most, await learnerConnections());
+    }
+    expect(
+      most,
+      `after listEvents calls made one after the other, your code held ${most} connections to Postgres. A pg.Pool ` +
+        "(or Client) made per call opens a new connection each time and keeps it open until Postgres refuses " +
+        "more. Create the pool once per process (the starter's db() does) and query through it: one pool never " +
+        "holds more than its 10 connections",
+    ).toBeLessThanOrEqual(10);
+  });
 });
 
 task(2, "Walk the feed with a keyset cursor", () => {
@@ -117,6 +139,37 @@ task(2, "Walk the feed with a keyset cursor", () => {
         `every page but the last must be full (${limit} events): got page sizes ${show(pages.map((page) => page.events.length))}`,
       ).toBe(true);
     }
+  });
+
+  it("a page may end on any timestamp: a whole second, or microseconds that end in zeros", async () => {
+    // Seconds 0, 10, 1000 and 2000 before the grader's newest timestamp: 12:00:00 exactly, then fractions
+    // that Postgres prints as .04729, .729 and .458 (it drops trailing zeros, and the whole fraction of a
+    // whole second). With pages of 2, pages end on each of them.
+    const account = uid("whole-second");
+    await insertEvents(account, [0, 0, 0, 10, 10, 1000, 1000, 1000, 2000, 2000]);
+    const expected = await idsInFeedOrder(account);
+    const boundary = (await storedEvents([expected[1]!])).get(expected[1]!);
+    const first = await feed.listEvents(account, { limit: 2 });
+    expect(idsOf(first), `the first page of 2 must be ${show(expected.slice(0, 2))}`).toEqual(
+      expected.slice(0, 2),
+    );
+    const error = await rejection(feed.listEvents(account, { limit: 2, cursor: first.nextCursor }));
+    expect(
+      messageOf(error),
+      `the first page ends on event ${expected[1]}, whose occurred_at is a whole second (Postgres prints it as ` +
+        `${boundary?.occurredAtText}, with no fractional digits), and listEvents refused the nextCursor it issued ` +
+        `for it (${messageOf(error)}). Every position is a valid cursor: Postgres prints a fraction only when ` +
+        "there is one, and without its trailing zeros (.5, not .500000). Accept every timestamp you write, or " +
+        "format it yourself (to_char with US always gives 6 digits)",
+    ).toBe("(no error: the call succeeded)");
+
+    const { pages, finished } = await walk(account, 2, 10);
+    const departure = await firstDeparture(pages, expected);
+    expect(
+      departure === undefined,
+      `walking 10 events whose timestamps are a whole second or end in zeros, with limit 2: ${departure}`,
+    ).toBe(true);
+    expect(finished, "nextCursor must become null after the oldest event").toBe(true);
   });
 
   it("the last page has nextCursor null even when it is exactly full: no empty page at the end", async () => {

@@ -80,7 +80,9 @@ async function captureStatements(call: () => Promise<unknown>): Promise<string[]
           waiting = await learnerWaiters();
           return settled || waiting.length > 0;
         },
-        3_000,
+        // Generous: the call settles or queues on the lock long before this on an idle machine, and a loaded
+        // one must not turn a slow call into "sent no query".
+        15_000,
         20,
       );
       if (waiting.length === 0) break;
@@ -96,7 +98,7 @@ async function captureStatements(call: () => Promise<unknown>): Promise<string[]
           [next.pid],
         );
         return rows[0]?.waiting === true;
-      }, 3_000);
+      }, 15_000);
       await release(holder);
       holder = next;
       await locked;

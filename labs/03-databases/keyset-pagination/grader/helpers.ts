@@ -76,6 +76,15 @@ export async function deleteEvents(ids: number[]): Promise<void> {
   await postgres().query("DELETE FROM events WHERE id = ANY($1::bigint[])", [ids]);
 }
 
+/** Postgres sessions the learner's code holds open right now (busy or idle in its pool); the grader's aside. */
+export async function learnerConnections(): Promise<number> {
+  const { rows } = await postgres().query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend' AND usename <> current_user`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** The account's event ids in feed order, as Postgres sorts them. */
 export async function idsInFeedOrder(accountId: string): Promise<number[]> {
   const { rows } = await postgres().query<{ id: string }>(
