@@ -158,5 +158,12 @@ test("a visitor can read a lab and edit code, but must sign up to run it", async
     .click();
   await expect(page.getByText("Hint 1:").first()).toBeVisible();
   await expect(page.locator(".monaco-editor").first()).toBeVisible({ timeout: 60_000 });
+
+  // An unknown lab is the app's own 404 page, with a way back.
+  const missing = await page.goto("/labs/no-such-lab");
+  expect(missing?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "This page does not exist" })).toBeVisible();
+  await page.getByRole("link", { name: "Back to the roadmap" }).click();
+  await expect(page.getByRole("heading", { name: "The backend roadmap, lab by lab" })).toBeVisible();
   expect(foreignRequests).toEqual([]);
 });
