@@ -32,6 +32,10 @@ function postgresContainerId(): string {
   return ids.split("\n")[0]!;
 }
 
+/** A pool of one environment with one waiting learner container: grade after grade reuses it. */
+const onePooledEnvironment = () =>
+  new GradingRuntime(labsNodeModules, { size: 1, minAvailableMemoryMb: 0, warmCopies: 1 });
+
 afterAll(async () => {
   expect(await leftoversOfRunner(process.pid), "everything the runtimes started is gone").toEqual({
     containers: 0,
@@ -44,11 +48,7 @@ describe("one pooled environment, grade after grade", () => {
     "each grade sees nothing an earlier grade left, even after it wrecked its services",
     { timeout: 240_000 },
     async () => {
-      await using runtime = new GradingRuntime(labsNodeModules, {
-        size: 1,
-        minAvailableMemoryMb: 0,
-        warmCopies: 1,
-      });
+      await using runtime = onePooledEnvironment();
       const pools: string[] = [];
       for (let grade = 1; grade <= 3; grade++) {
         const result = await gradeSubmission({ lab, submission: submission(), runtime });
@@ -68,11 +68,7 @@ describe("one pooled environment, grade after grade", () => {
     "a grade stopped by a type error hands its environment back ready: no learner code ran in it",
     { timeout: 240_000 },
     async () => {
-      await using runtime = new GradingRuntime(labsNodeModules, {
-        size: 1,
-        minAvailableMemoryMb: 0,
-        warmCopies: 1,
-      });
+      await using runtime = onePooledEnvironment();
       const broken = submission();
       const [path, source] = [...broken.files][0]!;
       broken.files.set(path, Buffer.from(`${source.toString("utf8")}\nconst notANumber: number = "x";\n`));
@@ -92,11 +88,7 @@ describe("one pooled environment, grade after grade", () => {
     "an idle environment whose service died is replaced before a grade gets it",
     { timeout: 240_000 },
     async () => {
-      await using runtime = new GradingRuntime(labsNodeModules, {
-        size: 1,
-        minAvailableMemoryMb: 0,
-        warmCopies: 1,
-      });
+      await using runtime = onePooledEnvironment();
       await runtime.prewarm([lab], "docker");
       await runtime.settled();
       execFileSync("docker", ["rm", "-f", postgresContainerId()], { stdio: "ignore" });
@@ -110,11 +102,7 @@ describe("one pooled environment, grade after grade", () => {
     "a service that dies during a grade ends it as the runner's error, never as the learner's result",
     { timeout: 240_000 },
     async () => {
-      await using runtime = new GradingRuntime(labsNodeModules, {
-        size: 1,
-        minAvailableMemoryMb: 0,
-        warmCopies: 1,
-      });
+      await using runtime = onePooledEnvironment();
       let killed = false;
       const grading = gradeSubmission({
         lab,
