@@ -77,6 +77,12 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   // Results come grouped by task, failing tests first, each group headed by a link to its task.
   const failedTask = page.locator('[data-testid="task-group"][data-failed="true"]').first();
   await expect(failedTask.locator(".task-link")).toContainText(/Task \d+:/);
+  // Its link scrolls the instructions to that task's own text and highlights it.
+  const taskNumber = (await failedTask.locator(".task-link").textContent())?.match(/Task (\d+):/)?.[1];
+  await failedTask.locator(".task-link").click();
+  const taskText = page.locator(`#task-${taskNumber}`);
+  await expect(taskText).toBeInViewport();
+  await expect(taskText).toHaveCSS("outline-style", "solid");
   await expect(failedTask.locator('[data-testid="test-row"]').first()).toHaveAttribute(
     "data-status",
     /fail|error/,
@@ -152,11 +158,13 @@ test("a visitor can read a lab and edit code, but must sign up to run it", async
   await page.goto(`/labs/${labId}`);
   await expect(page.getByRole("button", { name: "Run", exact: true })).toBeDisabled();
   await expect(page.getByRole("link", { name: "Create an account" })).toBeVisible();
-  await page
-    .getByRole("button", { name: /Show a hint/ })
-    .first()
-    .click();
-  await expect(page.getByText("Hint 1:").first()).toBeVisible();
+  // Each task's hints sit under the task's own text in the README, one at a time.
+  await expect(page.getByRole("heading", { name: "Tasks and hints" })).toHaveCount(0);
+  const secondTask = page.locator("#task-2");
+  await expect(secondTask).toContainText("Transfer");
+  await secondTask.getByRole("button", { name: "Show a hint (2 left)" }).click();
+  await expect(secondTask.getByText("Hint 1:")).toBeVisible();
+  await expect(secondTask.getByRole("button", { name: "Show another hint (1 left)" })).toBeVisible();
   await expect(page.locator(".monaco-editor").first()).toBeVisible({ timeout: 60_000 });
 
   // An unknown lab is the app's own 404 page, with a way back.

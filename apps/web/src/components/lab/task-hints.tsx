@@ -1,40 +1,28 @@
 "use client";
 
-import { useState } from "react";
+import { type ReactNode, useState } from "react";
 
 export interface TaskHintsProps {
-  tasks: { id: number; title: string; hints: string[] }[];
+  taskId: number;
+  /** The task's hints, already rendered (markdown is rendered on the server). */
+  hints: ReactNode[];
 }
 
-/** The lab's numbered tasks; each task's hints are revealed one at a time, on request. */
-export function TaskHints({ tasks }: TaskHintsProps) {
-  const [revealed, setRevealed] = useState<Record<number, number>>({});
+/** A task's hints, revealed one at a time on request, so a learner who wants a nudge gets only a nudge. */
+export function TaskHints({ taskId, hints }: TaskHintsProps) {
+  const [shown, setShown] = useState(0);
   return (
-    <ol className="task-list">
-      {tasks.map((task) => {
-        const shown = revealed[task.id] ?? 0;
-        return (
-          <li key={task.id} id={`task-${task.id}`} data-testid={`task-${task.id}`}>
-            <strong>
-              Task {task.id}: {task.title}
-            </strong>
-            {task.hints.slice(0, shown).map((hint, index) => (
-              <p key={index} className="hint">
-                <span className="muted">Hint {index + 1}:</span> {hint}
-              </p>
-            ))}
-            {shown < task.hints.length && (
-              <button
-                type="button"
-                className="link-button"
-                onClick={() => setRevealed({ ...revealed, [task.id]: shown + 1 })}
-              >
-                {shown === 0 ? "Show a hint" : "Show another hint"} ({task.hints.length - shown} left)
-              </button>
-            )}
-          </li>
-        );
-      })}
-    </ol>
+    <div className="task-hints" data-testid={`task-${taskId}-hints`}>
+      {hints.slice(0, shown).map((hint, index) => (
+        <p key={index} className="hint">
+          <span className="muted">Hint {index + 1}:</span> {hint}
+        </p>
+      ))}
+      {shown < hints.length && (
+        <button type="button" className="link-button" onClick={() => setShown(shown + 1)}>
+          {shown === 0 ? "Show a hint" : "Show another hint"} ({hints.length - shown} left)
+        </button>
+      )}
+    </div>
   );
 }

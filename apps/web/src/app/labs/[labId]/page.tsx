@@ -5,7 +5,6 @@ import { notFound } from "next/navigation";
 import { cache } from "react";
 import { Instructions } from "../../../components/lab/instructions.tsx";
 import { LabWorkbench } from "../../../components/lab/lab-workbench.tsx";
-import { TaskHints } from "../../../components/lab/task-hints.tsx";
 import { LabMeta } from "../../../components/roadmap/lab-meta.tsx";
 import { serverCaller } from "../../../server/trpc/server-caller.ts";
 
@@ -44,9 +43,7 @@ export default async function LabPage({ params }: LabPageProps) {
         </p>
         <h1>{lab.title}</h1>
         <LabMeta {...lab} progress={user ? lab.progress : undefined} />
-        <Instructions markdown={lab.instructions} />
-        <h2>Tasks and hints</h2>
-        <TaskHints tasks={lab.tasks} />
+        <Instructions markdown={lab.instructions} tasks={lab.tasks} />
       </section>
       <LabWorkbench
         labId={lab.id}
