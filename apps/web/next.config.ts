@@ -13,6 +13,8 @@ const nextConfig: NextConfig = {
   // `pnpm typecheck` (turbo, CI) checks types; the build does not check them a second time.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
+  // forbidden(): a learner opening an instructor page gets a real 403 and app/forbidden.tsx.
+  experimental: { authInterrupts: true },
   reactStrictMode: true,
 };
 

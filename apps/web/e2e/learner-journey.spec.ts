@@ -150,6 +150,12 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
     .poll(async () => (await savedDraft(page))?.["src/bank.ts"], { timeout: 20_000 })
     .toContain("// typed just before leaving");
 
+  // A learner on the instructor page gets a 403 that says why, not the page and not a 200.
+  const instructorOnly = await page.goto("/instructor");
+  expect(instructorOnly?.status()).toBe(403);
+  await expect(page.getByRole("heading", { name: "Instructors only" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Back to the roadmap" })).toBeVisible();
+
   expect(foreignRequests).toEqual([]);
 });
 

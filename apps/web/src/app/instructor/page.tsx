@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { type Metadata } from "next";
 import Link from "next/link";
-import { redirect } from "next/navigation";
+import { forbidden, redirect } from "next/navigation";
 import { serverCaller } from "../../server/trpc/server-caller.ts";
 
 export const metadata: Metadata = { title: "Instructor" };
@@ -22,16 +22,7 @@ export default async function InstructorPage({ searchParams }: InstructorPagePro
     ]);
   } catch (error) {
     if (error instanceof TRPCError && error.code === "UNAUTHORIZED") redirect("/sign-in?next=/instructor");
-    if (error instanceof TRPCError && error.code === "FORBIDDEN") {
-      return (
-        <main className="narrow">
-          <h1>Instructors only</h1>
-          <p className="muted">
-            This page shows every learner&apos;s work; your account is a learner account.
-          </p>
-        </main>
-      );
-    }
+    if (error instanceof TRPCError && error.code === "FORBIDDEN") forbidden();
     throw error;
   }
   return (
