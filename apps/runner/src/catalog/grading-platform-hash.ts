@@ -1,10 +1,12 @@
 import { fileURLToPath } from "node:url";
 import { hashInputs } from "@backend-labs/lab-format";
+import { lockedDependencyClosure } from "./locked-dependencies.ts";
 
 /**
  * What, besides a lab's own files, decides how its submissions grade: the runner, the packages it grades
- * with, the service and sandbox images, the labs' shared configuration and every locked library version.
- * A change to any of them makes every lab's validation record stale.
+ * with, the service and sandbox images, the labs' shared configuration and the locked version of every
+ * library the runner and the labs install. A change to any of them makes every lab's validation record
+ * stale; a library only the web app uses does not.
  */
 const gradingPlatformPaths = [
   "apps/runner/src",
@@ -15,12 +17,17 @@ const gradingPlatformPaths = [
   "infra/images",
   "labs/package.json",
   "labs/tsconfig.json",
-  "pnpm-lock.yaml",
 ];
+const gradingWorkspaces = ["apps/runner", "labs"];
 
 let cached: string | undefined;
 
 export function gradingPlatformHash(): string {
-  cached ??= hashInputs(fileURLToPath(new URL("../../../../", import.meta.url)), gradingPlatformPaths);
+  const root = fileURLToPath(new URL("../../../../", import.meta.url));
+  cached ??= hashInputs(
+    root,
+    gradingPlatformPaths,
+    lockedDependencyClosure(root, gradingWorkspaces).join("\n"),
+  );
   return cached;
 }
