@@ -49,6 +49,19 @@ describe("sign up", () => {
       (await trpcError(api.auth.signUp({ email: "not-an-email", password: "long enough pass" }))).code,
     ).toBe("BAD_REQUEST");
   });
+
+  it("refuses passwords that are long enough but easy to guess, and says why", async () => {
+    const { api } = await harness.call();
+    for (const password of ["1234567890", "qwertyuiop", "password123", "lovelace2024"]) {
+      const error = await trpcError(api.auth.signUp({ email: "ada.lovelace@example.com", password }));
+      expect(error.code, password).toBe("BAD_REQUEST");
+      expect(error.message, password).toMatch(/too easy to guess/);
+    }
+    await expect(
+      harness.db.prisma.user.findUnique({ where: { email: "ada.lovelace@example.com" } }),
+    ).resolves.toBeNull();
+    await api.auth.signUp({ email: "ada.lovelace@example.com", password: "copper kettle on a wet hill" });
+  });
 });
 
 describe("sign in and sign out", () => {

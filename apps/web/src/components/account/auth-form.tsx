@@ -4,6 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { type FormEvent, Suspense, useState } from "react";
+import { passwordRules } from "../../lib/password-rules.ts";
 import { useTRPC } from "../../lib/trpc.tsx";
 
 /** Sign-up and sign-in share one form; the server checks the input again and names what is wrong. */
@@ -52,14 +53,28 @@ export function AuthForm({ mode }: { mode: "sign-up" | "sign-in" }) {
           autoComplete={mode === "sign-up" ? "new-password" : "current-password"}
           value={password}
           onChange={(e) => setPassword(e.target.value)}
+          aria-describedby={mode === "sign-up" ? "password-rules" : undefined}
           required
         />
       </label>
-      {fieldErrors?.password && <p className="field-error">{fieldErrors.password.join(" ")}</p>}
-      {mutation.error && !fieldErrors && (
-        <p className="form-error" role="alert">
-          {mutation.error.message}
+      {mode === "sign-up" && (
+        <p id="password-rules" className="field-hint muted">
+          {passwordRules}
         </p>
+      )}
+      {fieldErrors?.password && <p className="field-error">{fieldErrors.password.join(" ")}</p>}
+      {mutation.error?.data?.code === "CONFLICT" ? (
+        <p className="form-error" role="alert">
+          An account with this email already exists.{" "}
+          <Link href={`/sign-in?next=${encodeURIComponent(next)}`}>Sign in instead</Link>
+        </p>
+      ) : (
+        mutation.error &&
+        !fieldErrors && (
+          <p className="form-error" role="alert">
+            {mutation.error.message}
+          </p>
+        )
       )}
       <button type="submit" className="button" disabled={mutation.isPending}>
         {mode === "sign-up" ? "Sign up" : "Sign in"}

@@ -2,7 +2,9 @@ import { Prisma, type Role } from "@backend-labs/db";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { clearedSessionCookie, sessionCookie } from "../../auth/cookies.ts";
+import { maximumPasswordLength, minimumPasswordLength } from "../../../lib/password-rules.ts";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.ts";
+import { passwordWeakness } from "../../auth/password-strength.ts";
 import { createSession, deleteSession } from "../../auth/session-store.ts";
 import { type Context } from "../context.ts";
 import { publicProcedure, router } from "../init.ts";
@@ -16,15 +18,23 @@ const email = z
 
 const credentials = z.object({
   email,
-  password: z.string().min(1, "Enter your password.").max(200, "Passwords are at most 200 characters."),
-});
-
-const newCredentials = credentials.extend({
   password: z
     .string()
-    .min(10, "Use at least 10 characters.")
-    .max(200, "Passwords are at most 200 characters."),
+    .min(1, "Enter your password.")
+    .max(maximumPasswordLength, `Passwords are at most ${maximumPasswordLength} characters.`),
 });
+
+const newCredentials = credentials
+  .extend({
+    password: z
+      .string()
+      .min(minimumPasswordLength, `Use at least ${minimumPasswordLength} characters.`)
+      .max(maximumPasswordLength, `Passwords are at most ${maximumPasswordLength} characters.`),
+  })
+  .superRefine(({ email, password }, ctx) => {
+    const weakness = passwordWeakness(password, [email, ...email.split(/[@.+_-]/)]);
+    if (weakness) ctx.addIssue({ code: "custom", path: ["password"], message: weakness });
+  });
 
 async function startSession(ctx: Context, found: { id: string; email: string; role: Role }) {
   const user = await withConfiguredRole(ctx, found);
