@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { discoverLabs, labFiles } from "@backend-labs/lab-format";
 import { afterAll, describe, expect, it } from "vitest";
+import { markerFor, sha256 } from "../src/learner-folder/learner-folder-marker.ts";
 import { readLearnerFolder } from "../src/learner-folder/read-learner-folder.ts";
 import { repoLabsRoot } from "./support/paths.ts";
 
@@ -36,6 +37,20 @@ describe("readLearnerFolder", () => {
     expect(submission.unreadable.map(({ path }) => path)).toEqual(["src/routes.ts"]);
     expect(submission.unreadable[0]?.reason).toMatch(
       /^is one of the lab's fixed files, and it was changed \(\d+ line\(s\) differ, the first at line 1\)/,
+    );
+  });
+
+  it("accepts an untouched fixed file from the version the folder was started from, not a changed one", () => {
+    const folder = solutionCopy();
+    const olderRoutes = "// routes as an older version of the lab shipped them\n";
+    writeFileSync(join(folder, "src/routes.ts"), olderRoutes);
+    const startedFrom = markerFor(lab);
+    startedFrom.files["src/routes.ts"] = sha256(olderRoutes);
+    expect(readLearnerFolder(lab, folder, startedFrom).submission.unreadable).toEqual([]);
+
+    writeFileSync(join(folder, "src/routes.ts"), `${olderRoutes}// and the learner's own line\n`);
+    expect(readLearnerFolder(lab, folder, startedFrom).submission.unreadable.map(({ path }) => path)).toEqual(
+      ["src/routes.ts"],
     );
   });
 

@@ -23,7 +23,7 @@ const markerSchema = z.object({
 });
 export type LearnerFolderMarker = z.infer<typeof markerSchema>;
 
-const sha256 = (content: string | Buffer) => createHash("sha256").update(content).digest("hex");
+export const sha256 = (content: string | Buffer) => createHash("sha256").update(content).digest("hex");
 
 export function markerFor(lab: Lab): LearnerFolderMarker {
   const view = publicLab(lab);

@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type Lab, labFiles, listFiles } from "@backend-labs/lab-format";
 import { maxSubmissionFileBytes, type Submission } from "../grade/submission.ts";
-import { markerFile } from "./learner-folder-marker.ts";
+import { type LearnerFolderMarker, markerFile, sha256 } from "./learner-folder-marker.ts";
 
 export interface LearnerFolder {
   submission: Submission;
@@ -12,11 +12,12 @@ export interface LearnerFolder {
 
 /**
  * Reads a learner's folder as a submission: the lab's editable files, by today's rules (a symlink or a
- * special file is refused, never followed). Copies of the starter's fixed files are fine as they are; one
- * that was changed is refused (the grade uses the starter's). Everything else is not part of the lab and is
- * left out, listed in `ignored`.
+ * special file is refused, never followed). Copies of the starter's fixed files are fine as they are, and so
+ * are untouched copies from the version the folder was started from (`startedFrom`, its marker); one that
+ * was changed is refused (the grade uses the starter's). Everything else is not part of the lab and is left
+ * out, listed in `ignored`.
  */
-export function readLearnerFolder(lab: Lab, dir: string): LearnerFolder {
+export function readLearnerFolder(lab: Lab, dir: string, startedFrom?: LearnerFolderMarker): LearnerFolder {
   const editable = new Set(lab.manifest.learner.editable);
   const starterDir = join(lab.dir, labFiles.starter);
   const fixed = new Set(listFiles(starterDir).filter((path) => !editable.has(path)));
@@ -42,11 +43,10 @@ export function readLearnerFolder(lab: Lab, dir: string): LearnerFolder {
       else if (stats.size > maxSubmissionFileBytes) files.set(relativePath, Buffer.alloc(stats.size));
       else if (editable.has(relativePath)) files.set(relativePath, readFileSync(path));
       else {
-        const change = describeChange(
-          readFileSync(join(starterDir, relativePath), "utf8"),
-          readFileSync(path, "utf8"),
-        );
-        if (change) unreadable.push({ path: relativePath, reason: change });
+        const copy = readFileSync(path, "utf8");
+        const change = describeChange(readFileSync(join(starterDir, relativePath), "utf8"), copy);
+        const untouchedOlderCopy = startedFrom?.files[relativePath] === sha256(copy);
+        if (change && !untouchedOlderCopy) unreadable.push({ path: relativePath, reason: change });
       }
     }
   };

@@ -25,7 +25,7 @@ export async function gradeCommand(
 ): Promise<GradeResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UsageError(`submission folder not found: ${dir}`);
-  const { submission, ignored } = readLearnerFolder(lab, dir);
+  const { submission, ignored } = readLearnerFolder(lab, dir, readMarker(dir));
   if (submission.files.size === 0 && submission.unreadable.length === 0)
     throw new UsageError(
       `${dir} holds none of the files ${lab.manifest.id} lets you edit (${lab.manifest.learner.editable.join(", ")}): nothing to grade`,
