@@ -27,7 +27,7 @@ test("sign-up shows the password rules first, refuses an easy password, and link
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("another copper kettle");
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page.getByRole("alert")).toContainText("An account with this email already exists.");
+  await expect(page.locator(".form-error")).toContainText("An account with this email already exists.");
   await page.getByRole("link", { name: "Sign in instead" }).click();
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   expect(foreignRequests).toEqual([]);
