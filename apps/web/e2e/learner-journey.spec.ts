@@ -113,6 +113,11 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   await expect(summary).toHaveAttribute("data-status", "pass", { timeout: 120_000 });
   await expect(page.locator(".run-button")).toBeEnabled();
   await expect(summary).toContainText(/All \d+ tests passed/);
+  // A pass suggests the next lab on the roadmap.
+  await expect(page.getByTestId("next-lab").getByRole("link")).toHaveAttribute(
+    "href",
+    /^\/labs\/[a-z0-9-]+$/,
+  );
   await expect(page.locator('[data-testid="test-row"][data-status="pass"]').first()).toBeVisible();
   await expect(page.getByTestId("submission-history").getByRole("button")).toHaveCount(3);
 
@@ -127,6 +132,9 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
     "passed",
   );
   await expect(page.getByTestId("section-3-progress")).toContainText("1/");
+  await expect(page.getByTestId("section-3-progress").getByRole("progressbar")).toHaveAttribute("value", "1");
+  // Only started labs carry a progress chip.
+  await expect(page.locator('[data-progress="not-started"]')).toHaveCount(0);
   await page.goto(`/labs/${labId}`);
   await expect(page.locator(".monaco-editor .view-lines").first()).toContainText(firstChangedLine, {
     timeout: 60_000,

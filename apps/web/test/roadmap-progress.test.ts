@@ -23,28 +23,52 @@ it("lists all 12 sections with their labs, and no progress for visitors", async 
   );
 });
 
-it("moves a lab from not started to in progress (draft saved) to passed (a passing run), per lab and section", async () => {
+it("moves a lab from not started to in progress (its first Run) to passed (a passing run), per lab and section", async () => {
   const { sessionToken } = await harness.signUp("progress@example.com");
   const { api } = await harness.call({ sessionToken });
   const section = async () => (await api.lab.roadmap()).find((entry) => entry.number === 3)!;
   expect((await section()).progress).toBe("not-started");
 
+  // Opening a lab and typing saves a draft; that alone starts nothing.
   await api.draft.save({ labId: "concurrent-transfers", files: { "src/bank.ts": "// started" } });
+  expect((await api.lab.get({ labId: "concurrent-transfers" })).progress).toBe("not-started");
+  expect(await api.lab.continueWhereLeftOff()).toEqual({
+    id: "concurrent-transfers",
+    title: "Concurrent Money Transfers",
+  });
+
+  const first = await api.submission.run({ labId: "concurrent-transfers", files: { "src/bank.ts": "// 1" } });
   expect((await api.lab.get({ labId: "concurrent-transfers" })).progress).toBe("in-progress");
   expect((await section()).progress).toBe("in-progress");
 
-  const { id } = await api.submission.run({
-    labId: "concurrent-transfers",
-    files: { "src/bank.ts": "// done" },
-  });
   await harness.db.pool.query(
     "UPDATE submissions SET state = 'finished', result_status = 'pass' WHERE id = $1",
-    [id],
+    [first.id],
   );
   const after = await section();
   expect(after.labs.find((lab) => lab.id === "concurrent-transfers")?.progress).toBe("passed");
   expect(after.passed).toBe(1);
   expect(after.progress).toBe(after.labs.length === 1 ? "passed" : "in-progress");
+  // A passed lab is not where the learner left off, and the next lab suggested skips it.
+  expect(await api.lab.continueWhereLeftOff()).toBeNull();
+  const labs = (await api.lab.roadmap()).flatMap((entry) => entry.labs);
+  const before = labs[labs.findIndex((lab) => lab.id === "concurrent-transfers") - 1]!;
+  expect((await api.lab.get({ labId: before.id })).nextLab?.id).toBe(
+    labs[labs.findIndex((lab) => lab.id === "concurrent-transfers") + 1]!.id,
+  );
+});
+
+it("continues where the learner left off: the unpassed lab with the latest draft or Run", async () => {
+  const { sessionToken } = await harness.signUp("continue@example.com");
+  const { api } = await harness.call({ sessionToken });
+  expect(await api.lab.continueWhereLeftOff()).toBeNull();
+  await api.submission.run({ labId: "cache-aside", files: { "src/catalog.ts": "// tried" } });
+  await api.draft.save({ labId: "keyset-pagination", files: { "src/feed.ts": "// later" } });
+  expect((await api.lab.continueWhereLeftOff())?.id).toBe("keyset-pagination");
+  await api.submission.run({ labId: "cache-aside", files: { "src/catalog.ts": "// again" } });
+  expect((await api.lab.continueWhereLeftOff())?.id).toBe("cache-aside");
+  // Visitors have no progress to continue.
+  expect(await (await harness.call()).api.lab.continueWhereLeftOff()).toBeNull();
 });
 
 it("resets a draft back to the starter", async () => {

@@ -1,16 +1,21 @@
 import Link from "next/link";
 import { LabMeta } from "../components/roadmap/lab-meta.tsx";
+import { ProgressMeter } from "../components/roadmap/progress-meter.tsx";
 import { serverCaller } from "../server/trpc/server-caller.ts";
 
 export const dynamic = "force-dynamic";
 
 export default async function RoadmapPage() {
   const caller = await serverCaller();
-  const [sections, user] = await Promise.all([caller.lab.roadmap(), caller.auth.me()]);
+  const [sections, user, continueLab] = await Promise.all([
+    caller.lab.roadmap(),
+    caller.auth.me(),
+    caller.lab.continueWhereLeftOff(),
+  ]);
   const total = sections.reduce((sum, section) => sum + section.labs.length, 0);
   const passed = sections.reduce((sum, section) => sum + section.passed, 0);
   return (
-    <main className="page">
+    <main className="page wide">
       <section className="intro">
         <h1>The backend roadmap, lab by lab</h1>
         <p className="muted">
@@ -18,9 +23,22 @@ export default async function RoadmapPage() {
           write the code in your browser, press Run and watch the tests go green.
         </p>
         {user ? (
-          <p data-testid="overall-progress">
-            You have passed {passed} of {total} labs.
-          </p>
+          <>
+            <ProgressMeter
+              passed={passed}
+              total={total}
+              label={`You have passed ${passed} of ${total} labs.`}
+              testId="overall-progress"
+            />
+            {continueLab && (
+              <p className="continue" data-testid="continue-lab">
+                Continue where you left off:{" "}
+                <Link href={`/labs/${continueLab.id}`} className="button">
+                  {continueLab.title}
+                </Link>
+              </p>
+            )}
+          </>
         ) : (
           <p>
             <Link href="/sign-up">Create an account</Link> to run your code and keep your progress.
@@ -34,10 +52,13 @@ export default async function RoadmapPage() {
               <h2>
                 <span className="section-number">{section.number}</span> {section.name}
               </h2>
-              {user && (
-                <span className="muted" data-testid={`section-${section.number}-progress`}>
-                  {section.passed}/{section.labs.length} passed
-                </span>
+              {user && section.labs.length > 0 && (
+                <ProgressMeter
+                  passed={section.passed}
+                  total={section.labs.length}
+                  label={`${section.passed}/${section.labs.length} passed`}
+                  testId={`section-${section.number}-progress`}
+                />
               )}
             </header>
             {section.labs.length === 0 ? (

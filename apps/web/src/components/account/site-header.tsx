@@ -1,8 +1,10 @@
 import Link from "next/link";
+import { type ThemePreference } from "../../lib/theme-preference.ts";
 import { serverCaller } from "../../server/trpc/server-caller.ts";
+import { ThemeToggle } from "../theme/theme-toggle.tsx";
 import { SignOutButton } from "./sign-out-button.tsx";
 
-export async function SiteHeader() {
+export async function SiteHeader({ theme }: { theme: ThemePreference }) {
   const user = await (await serverCaller()).auth.me();
   return (
     <header className="site-header">
@@ -10,6 +12,7 @@ export async function SiteHeader() {
         Backend Labs
       </Link>
       <nav>
+        <ThemeToggle initial={theme} />
         {user?.role === "instructor" && <Link href="/instructor">Instructor</Link>}
         {user ? (
           <>

@@ -1,14 +1,29 @@
+import { currentColorScheme } from "../theme/color-scheme.ts";
 import { monaco } from "./monaco-environment.ts";
 
-export const editorThemeName = "backend-labs-dark";
+export const editorThemeName = "backend-labs";
 
-/** A colour from globals.css; Monaco takes only hex colours, so anything else falls back. */
+/**
+ * A colour from globals.css as Monaco needs it (#rrggbb). The variables are light-dark() pairs, which only
+ * an element's computed style resolves, so a hidden probe element reads them.
+ */
 function cssColor(variable: string, fallback: string): string {
-  const value = getComputedStyle(document.documentElement).getPropertyValue(variable).trim();
-  return /^#[0-9a-f]{6}$/i.test(value) ? value : fallback;
+  const probe = document.createElement("span");
+  probe.style.cssText = `display:none;color:var(${variable})`;
+  document.body.append(probe);
+  const rgb = getComputedStyle(probe).color.match(/\d+/g);
+  probe.remove();
+  if (!rgb || rgb.length < 3) return fallback;
+  return `#${rgb
+    .slice(0, 3)
+    .map((channel) => Number(channel).toString(16).padStart(2, "0"))
+    .join("")}`;
 }
 
-/** vs-dark with the app's surfaces, borders and accent, so the editor sits in the page like a panel. */
+/**
+ * Monaco's light or dark base (whichever the page shows now) with the app's surfaces, borders and accent,
+ * so the editor sits in the page like a panel. Called again when the scheme changes.
+ */
 export function defineEditorTheme(): void {
   const panel = cssColor("--panel", "#171a21");
   const border = cssColor("--border", "#2a2f3a");
@@ -16,7 +31,7 @@ export function defineEditorTheme(): void {
   const muted = cssColor("--muted", "#9aa3b2");
   const accent = cssColor("--accent", "#5b9dff");
   monaco.editor.defineTheme(editorThemeName, {
-    base: "vs-dark",
+    base: currentColorScheme() === "dark" ? "vs-dark" : "vs",
     inherit: true,
     rules: [],
     colors: {

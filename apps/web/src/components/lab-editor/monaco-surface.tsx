@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import type { editor } from "monaco-editor";
+import { watchColorScheme } from "../theme/color-scheme.ts";
 import { defineEditorTheme, editorThemeName } from "./editor-theme.ts";
 import { type EditorProblem, type LabEditorFile, type RevealRequest } from "./lab-editor-file.ts";
 import { monaco } from "./monaco-environment.ts";
@@ -62,7 +63,15 @@ export default function MonacoSurface({
       run: () => onRunRef.current?.(),
     });
     setCodeEditor(created);
-    return () => created.dispose();
+    // The theme toggle or the system switched light/dark: the editor follows.
+    const stopWatching = watchColorScheme(() => {
+      defineEditorTheme();
+      monaco.editor.setTheme(editorThemeName);
+    });
+    return () => {
+      stopWatching();
+      created.dispose();
+    };
   }, []);
 
   const models = useLabModels(labId, files, onChange);

@@ -19,6 +19,7 @@ export interface LabWorkbenchProps {
   draftFiles: Record<string, string> | null;
   tasks: { id: number; title: string }[];
   signedIn: boolean;
+  nextLab: { id: string; title: string } | null;
 }
 
 type SaveState = "saved" | "unsaved" | "saving" | "failed";
@@ -31,7 +32,14 @@ function editableContents(starter: LabFile[], draft: Record<string, string> | nu
 }
 
 /** The right half of the lab page: editor, Run, live results and the history of runs. */
-export function LabWorkbench({ labId, starterFiles, draftFiles, tasks, signedIn }: LabWorkbenchProps) {
+export function LabWorkbench({
+  labId,
+  starterFiles,
+  draftFiles,
+  tasks,
+  signedIn,
+  nextLab,
+}: LabWorkbenchProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const router = useRouter();
@@ -222,6 +230,7 @@ export function LabWorkbench({ labId, starterFiles, draftFiles, tasks, signedIn 
         onFinished={onRunFinished}
         onResult={onResult}
         onReveal={onReveal}
+        nextLab={nextLab}
       />
       {signedIn && (
         <SubmissionHistory

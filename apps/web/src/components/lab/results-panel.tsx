@@ -3,6 +3,7 @@
 import type { GradingEvent } from "@backend-labs/grading-queue";
 import { useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
+import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
 import { useTRPC } from "../../lib/trpc.tsx";
 import type { BrowserResult } from "../../server/labs/browser-result.ts";
@@ -20,6 +21,8 @@ export interface ResultsPanelProps {
   onResult?: (result: BrowserResult) => void;
   /** A type error or crash site was clicked. */
   onReveal?: (problem: RunProblem) => void;
+  /** Suggested after a pass: the next lab on the roadmap the learner has not passed. */
+  nextLab?: { id: string; title: string } | null;
 }
 
 /** Live progress of one run (over a tRPC subscription), then its full result. */
@@ -30,6 +33,7 @@ export function ResultsPanel({
   onFinished,
   onResult,
   onReveal,
+  nextLab,
 }: ResultsPanelProps) {
   // The parent keys this panel by submission id: a new run starts from an empty list.
   const [events, setEvents] = useState<{ id: string; event: GradingEvent }[]>([]);
@@ -136,6 +140,11 @@ export function ResultsPanel({
           data-status={result.status}
         >
           {summaryText(result.status, rows)}
+        </p>
+      )}
+      {result?.status === "pass" && nextLab && (
+        <p className="next-lab" data-testid="next-lab">
+          Next up: <Link href={`/labs/${nextLab.id}`}>{nextLab.title}</Link>
         </p>
       )}
       {result?.status === "error" && result.message && (

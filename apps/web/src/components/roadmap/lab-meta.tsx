@@ -5,7 +5,7 @@ export interface LabMetaProps {
   difficulty: string;
   estimatedMinutes: number;
   services: string[];
-  /** Shown only for a signed-in learner. */
+  /** Shown only for a signed-in learner, and only once the lab is started (no chip on every card). */
   progress?: LabProgress | undefined;
 }
 
@@ -19,7 +19,7 @@ export function LabMeta({ difficulty, estimatedMinutes, services, progress }: La
           {service}
         </span>
       ))}
-      {progress && <ProgressBadge progress={progress} />}
+      {progress && progress !== "not-started" && <ProgressBadge progress={progress} />}
     </p>
   );
 }

@@ -46,3 +46,16 @@ export function roadmapView(
     return { number: section.number, name: section.name, labs, passed, progress: sectionProgress };
   });
 }
+
+/** The first lab after `labId` in roadmap order (wrapping around) that the learner has not passed. */
+export function nextLabAfter(
+  sections: RoadmapSectionView[],
+  labId: string,
+): { id: string; title: string } | null {
+  const labs = sections.flatMap((section) => section.labs);
+  const at = labs.findIndex((lab) => lab.id === labId);
+  const candidate = [...labs.slice(at + 1), ...labs.slice(0, Math.max(at, 0))].find(
+    (lab) => lab.progress !== "passed",
+  );
+  return candidate ? { id: candidate.id, title: candidate.title } : null;
+}

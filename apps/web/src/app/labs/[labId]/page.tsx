@@ -51,6 +51,7 @@ export default async function LabPage({ params }: LabPageProps) {
         draftFiles={draft?.files ?? null}
         tasks={lab.tasks.map(({ id, title }) => ({ id, title }))}
         signedIn={user !== null}
+        nextLab={lab.nextLab}
       />
     </main>
   );
