@@ -10,6 +10,7 @@ import {
 } from "@backend-labs/lab-format";
 import { type SandboxKind } from "../environments/environment-shape.ts";
 import { gradeSubmission } from "../grade/grade-submission.ts";
+import { forEachInParallel } from "../grade/for-each-in-parallel.ts";
 import { type GradingRuntime } from "../grade/grading-runtime.ts";
 import { submissionFromTexts } from "../grade/submission.ts";
 import { type TestMutantCoverage } from "../suites/run-grader-suite.ts";
@@ -62,26 +63,21 @@ export async function mutateLab(
   const equivalents = matchEquivalents(mutants, lab.manifest.mutation.equivalent);
 
   const reported: ReportedMutant[] = [];
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    for (let index = next++; index < mutants.length; index = next++) {
-      const mutant = mutants[index]!;
-      const mutantStarted = performance.now();
-      const judged = await judge(
-        lab,
-        runtime,
-        options.sandbox,
-        solution,
-        mutant,
-        coverage,
-        equivalents.get(mutant),
-      );
-      reported[index] = judged;
-      options.onMutant?.(++done, mutants.length, judged, (performance.now() - mutantStarted) / 1000);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  await forEachInParallel(mutants, options.jobs, async (mutant, index) => {
+    const mutantStarted = performance.now();
+    const judged = await judge(
+      lab,
+      runtime,
+      options.sandbox,
+      solution,
+      mutant,
+      coverage,
+      equivalents.get(mutant),
+    );
+    reported[index] = judged;
+    options.onMutant?.(++done, mutants.length, judged, (performance.now() - mutantStarted) / 1000);
+  });
   return {
     lab: lab.manifest.id,
     engine: mutationEngine,

@@ -14,6 +14,7 @@ import {
   labFiles,
 } from "@backend-labs/lab-format";
 import { createColors } from "picocolors";
+import { forEachInParallel } from "../../grade/for-each-in-parallel.ts";
 import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
 import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { type Submission, submissionFromTexts } from "../../grade/submission.ts";
@@ -90,47 +91,42 @@ export async function validateLab(
   const caught: { id: string; status: "fail" | "error"; caughtBy: string[] }[] = [];
   let ok = true;
   let solutionTests: string[] | undefined;
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < checks.length; index = next++) {
-      const check = checks[index]!;
-      const lines = linesPerCheck[index]!;
-      let submission: Submission;
-      try {
-        submission = check.submission();
-      } catch (error) {
-        if (!(error instanceof LabTreeError)) throw error;
-        ok = false;
-        lines.push(`  ${c.red("✗")} ${check.variant}: ${error.message}`);
-        continue;
-      }
-      const result = await gradeSubmission({
-        lab,
-        submission,
-        runtime,
-        sandbox,
-        // What must fail needs one failing test to show it is caught: the grade stops there.
-        ...(!check.expected.includes("pass") && { suite: { bail: true } }),
-        ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
-      });
-      const problem = checkProblem(check, result);
-      ok &&= problem === undefined;
-      if (check.variant === "solution") solutionTests = result.tests.map((test) => test.name);
-      const summary = `${result.status}, ${result.tests.filter((t) => t.status === "pass").length}/${result.tests.length} tests passed, ${(result.timings.total_ms / 1000).toFixed(1)} s`;
-      lines.push(
-        problem
-          ? `  ${c.red("✗")} ${check.variant}: ${problem}`
-          : `  ${c.green("✓")} ${check.variant}: ${summary}`,
-      );
-      if (check.mustBeCaughtByTests) {
-        const caughtBy = result.tests.filter((t) => t.status !== "pass").map((test) => test.name);
-        for (const name of caughtBy) lines.push(c.dim(`      caught by: ${name}`));
-        if (!problem && check.mutantId && result.status !== "pass")
-          caught.push({ id: check.mutantId, status: result.status, caughtBy });
-      }
+  await forEachInParallel(checks, jobs, async (check, index) => {
+    const lines = linesPerCheck[index]!;
+    let submission: Submission;
+    try {
+      submission = check.submission();
+    } catch (error) {
+      if (!(error instanceof LabTreeError)) throw error;
+      ok = false;
+      lines.push(`  ${c.red("✗")} ${check.variant}: ${error.message}`);
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, checks.length)) }, worker));
+    const result = await gradeSubmission({
+      lab,
+      submission,
+      runtime,
+      sandbox,
+      // What must fail needs one failing test to show it is caught: the grade stops there.
+      ...(!check.expected.includes("pass") && { suite: { bail: true } }),
+      ...(quiet ? {} : { onProgress: progressPrinter(`${lab.manifest.id} ${check.variant}`) }),
+    });
+    const problem = checkProblem(check, result);
+    ok &&= problem === undefined;
+    if (check.variant === "solution") solutionTests = result.tests.map((test) => test.name);
+    const summary = `${result.status}, ${result.tests.filter((t) => t.status === "pass").length}/${result.tests.length} tests passed, ${(result.timings.total_ms / 1000).toFixed(1)} s`;
+    lines.push(
+      problem
+        ? `  ${c.red("✗")} ${check.variant}: ${problem}`
+        : `  ${c.green("✓")} ${check.variant}: ${summary}`,
+    );
+    if (check.mustBeCaughtByTests) {
+      const caughtBy = result.tests.filter((t) => t.status !== "pass").map((test) => test.name);
+      for (const name of caughtBy) lines.push(c.dim(`      caught by: ${name}`));
+      if (!problem && check.mutantId && result.status !== "pass")
+        caught.push({ id: check.mutantId, status: result.status, caughtBy });
+    }
+  });
   const lines = linesPerCheck.flat();
   if (record) {
     lines.push(
