@@ -216,6 +216,72 @@ describe("a learner's folder: labs start, then labs grade in it", () => {
   );
 });
 
+describe("labs grade-batch", () => {
+  it(
+    "grades one submission per subfolder into a gradebook, a learner's mistake being a row, and skips unchanged ones on a re-run",
+    { timeout: 240_000 },
+    async () => {
+      const batch = join(outDir, "batch");
+      const copy = (name: string, tree: string) => {
+        for (const path of ["src/text.ts", "src/helpers.ts"]) {
+          mkdirSync(join(batch, name, "src"), { recursive: true });
+          copyFileSync(join(textTools, tree, path), join(batch, name, path));
+        }
+      };
+      copy("ada", "solution");
+      copy("grace", "starter");
+      copy("linus", "solution");
+      appendFileSync(join(batch, "linus/src/text.ts"), '\nconst broken: number = "not a number";\n');
+      mkdirSync(join(batch, "margaret")); // handed in nothing
+      writeFileSync(join(batch, "class-list.csv"), "ada,grace,linus,margaret\n");
+
+      const first = await labs(["grade-batch", "text-tools", batch, "--jobs", "2"]);
+      expect(first.stderr).toContain("left out 1 file(s) that are not submission folders: class-list.csv");
+      expect(first.stderr).toMatch(/\[4\/4\] /);
+      expect(first.stderr).toMatch(
+        /4 submission\(s\) in \d+ s: 1 pass, 1 fail, 2 error; gradebook in .*batch-grades/,
+      );
+      expect(first.code).toBe(0);
+      const out = `${batch}-grades`;
+      const gradebook = JSON.parse(readFileSync(join(out, "gradebook.json"), "utf8")) as {
+        submission: string;
+        status: string;
+        passed: number;
+        total: number;
+        message: string;
+      }[];
+      expect(gradebook.map(({ submission, status }) => [submission, status])).toEqual([
+        ["ada", "pass"],
+        ["grace", "fail"],
+        ["linus", "error"],
+        ["margaret", "error"],
+      ]);
+      expect(gradebook[0]!.passed).toBe(gradebook[0]!.total);
+      expect(gradebook[2]!.message).toMatch(/does not compile|type/i);
+      expect(gradebook[3]!.message).toMatch(/holds none of the files text-tools lets you edit/);
+      const csv = readFileSync(join(out, "gradebook.csv"), "utf8");
+      expect(csv.split("\r\n")[0]).toBe("submission,status,passed,failed,total,seconds,message");
+      expect(csv).toContain("\r\nada,pass,");
+      // Each result in full, test_code included: the instructor's copy.
+      const adaResult = gradeResultSchema.parse(JSON.parse(readFileSync(join(out, "ada.json"), "utf8")));
+      expect(adaResult.tests.every((test) => test.test_code.length > 0)).toBe(true);
+
+      // Grace fixes her code; only her submission is graded again.
+      copy("grace", "solution");
+      const second = await labs(["grade-batch", "text-tools", batch]);
+      expect(second.stderr).toMatch(/ada: pass, \d+\/\d+ tests \(unchanged since the last run: kept\)/);
+      expect(second.stderr).toMatch(/grace: pass, \d+\/\d+ tests \(\d+\.\d s\)/);
+      expect(second.stderr).toContain("2 pass, 0 fail, 2 error");
+
+      const plainFiles = mkdtempSync(join(outDir, "plain-"));
+      writeFileSync(join(plainFiles, "ada.ts"), "");
+      const refused = await labs(["grade-batch", "text-tools", plainFiles]);
+      expect(refused.stderr).toMatch(/holds no submission folders: .* \(it holds only files: ada\.ts\)/);
+      expect(refused.code).toBe(2);
+    },
+  );
+});
+
 describe("labs new", () => {
   it("scaffolds a lab that validates once mutation-tested", { timeout: 180_000 }, async () => {
     const labsDir = mkdtempSync(join(tmpdir(), "labs-new-"));

@@ -2,7 +2,8 @@ import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type Lab, labFiles, listFiles } from "@backend-labs/lab-format";
 import { maxSubmissionFileBytes, type Submission } from "../grade/submission.ts";
-import { type LearnerFolderMarker, markerFile, sha256 } from "./learner-folder-marker.ts";
+import { LearnerFolderError } from "./learner-folder-error.ts";
+import { type LearnerFolderMarker, markerFile, readMarker, sha256 } from "./learner-folder-marker.ts";
 
 export interface LearnerFolder {
   submission: Submission;
@@ -66,4 +67,23 @@ function describeChange(starter: string, copy: string): string | undefined {
     `at line ${differing[0]! + 1}): the grade runs the starter's copy, so undo the change ` +
     "(`labs start <lab-id> --force` restores every fixed file)"
   );
+}
+
+/**
+ * A learner's folder as a submission of `lab`, by the rules above, with the folder's own marker (if
+ * any) as the version it was started from. A folder started for another lab, or holding none of the
+ * lab's editable files, is a LearnerFolderError that says so.
+ */
+export function readLabSubmission(lab: Lab, dir: string): LearnerFolder {
+  const marker = readMarker(dir);
+  if (marker && marker.lab !== lab.manifest.id)
+    throw new LearnerFolderError(
+      `${dir} was started for the lab ${marker.lab} (${markerFile}), not ${lab.manifest.id}`,
+    );
+  const folder = readLearnerFolder(lab, dir, marker);
+  if (folder.submission.files.size === 0 && folder.submission.unreadable.length === 0)
+    throw new LearnerFolderError(
+      `${dir} holds none of the files ${lab.manifest.id} lets you edit (${lab.manifest.learner.editable.join(", ")}): nothing to grade`,
+    );
+  return folder;
 }

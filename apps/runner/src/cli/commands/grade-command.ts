@@ -6,7 +6,7 @@ import { findLab } from "../../catalog/labs-catalog.ts";
 import { gradeSubmission, type SandboxKind } from "../../grade/grade-submission.ts";
 import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { changesSince, markerFile, readMarker } from "../../learner-folder/learner-folder-marker.ts";
-import { readLearnerFolder } from "../../learner-folder/read-learner-folder.ts";
+import { readLabSubmission } from "../../learner-folder/read-learner-folder.ts";
 import { renderReport, type ReportFormat } from "../../report/render-report.ts";
 import { progressPrinter } from "../progress-printer.ts";
 import { UsageError } from "../usage-error.ts";
@@ -25,11 +25,7 @@ export async function gradeCommand(
 ): Promise<GradeResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UsageError(`submission folder not found: ${dir}`);
-  const { submission, ignored } = readLearnerFolder(lab, dir, readMarker(dir));
-  if (submission.files.size === 0 && submission.unreadable.length === 0)
-    throw new UsageError(
-      `${dir} holds none of the files ${lab.manifest.id} lets you edit (${lab.manifest.learner.editable.join(", ")}): nothing to grade`,
-    );
+  const { submission, ignored } = readLabSubmission(lab, dir);
   if (ignored.length > 0)
     process.stderr.write(
       `[${lab.manifest.id}] left out ${ignored.length} file(s) that are not part of the lab: ${ignored.join(", ")}\n`,
