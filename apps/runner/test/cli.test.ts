@@ -70,8 +70,21 @@ describe("labs grade", () => {
       "json",
     ]);
     expect(code).toBe(0);
-    expect(gradeResultSchema.parse(JSON.parse(stdout)).status).toBe("pass");
+    const result = gradeResultSchema.parse(JSON.parse(stdout));
+    expect(result.status).toBe("pass");
+    // A report a learner may read does not show how the grader works, unless asked for.
+    expect(result.tests.map((test) => test.test_code)).toEqual(result.tests.map(() => ""));
     expect(stderr).toContain("running tests");
+    const withCode = await labs([
+      "grade",
+      "text-tools",
+      join(textTools, "solution"),
+      "--format",
+      "json",
+      "--test-code",
+    ]);
+    const tests = gradeResultSchema.parse(JSON.parse(withCode.stdout)).tests;
+    expect(tests.every((test) => test.test_code.includes("expect("))).toBe(true);
   });
 
   it("grades with the process sandbox when asked (trusted code, no Docker needed for a lab without services)", async () => {

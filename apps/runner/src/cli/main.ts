@@ -103,6 +103,10 @@ program
     new Option("--format <format>", "report format").choices(reportFormats).default("pretty" as const),
   )
   .option("--out <file>", "write the report to a file instead of stdout")
+  .option(
+    "--test-code",
+    "keep each test's source (test_code) in the JSON report; left out by default, as learners may read the report",
+  )
   .addOption(sandboxOption())
   .action(async (first, second, options) => {
     const root = labsRoot();
@@ -111,7 +115,11 @@ program
     const sandbox = await prepareRunner(options.sandbox);
     // One grade: nothing to keep warm, but its teardown still runs after the report is written.
     await using runtime = new GradingRuntime(labsNodeModules(root), noPool);
-    const result = await gradeCommand(lab, dir, runtime, { ...options, sandbox });
+    const result = await gradeCommand(lab, dir, runtime, {
+      ...options,
+      sandbox,
+      testCode: options.testCode === true,
+    });
     process.exitCode = exitCodes[result.status];
   });
 
@@ -125,6 +133,10 @@ program
   .addOption(jobsOption("submissions to grade at the same time"))
   .option("--out <dir>", "where the results and the gradebook go (default: <folder>-grades, beside it)")
   .option("--force", "grade again the submissions whose files did not change since the last run")
+  .option(
+    "--no-test-code",
+    "leave each test's source (test_code) out of the results, for sharing them with learners",
+  )
   .addOption(sandboxOption())
   .action(async (labId, folder, options) => {
     const root = labsRoot();
@@ -140,6 +152,7 @@ program
       out,
       force: options.force === true,
       sandbox,
+      testCode: options.testCode,
     });
     const count = (status: string) => rows.filter((row) => row.status === status).length;
     process.stderr.write(

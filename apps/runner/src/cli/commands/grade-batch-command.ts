@@ -10,6 +10,7 @@ import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { LearnerFolderError } from "../../learner-folder/learner-folder-error.ts";
 import { readLabSubmission } from "../../learner-folder/read-learner-folder.ts";
 import { jsonReport } from "../../report/json-report.ts";
+import { withoutTestCode } from "../../report/without-test-code.ts";
 
 export interface GradeBatchOptions {
   jobs: number;
@@ -18,13 +19,16 @@ export interface GradeBatchOptions {
   /** Grade again submissions whose files did not change since the last run into `out`. */
   force: boolean;
   sandbox: SandboxKind;
+  /** Keep each test's source in the results (the instructor's copy: the default). */
+  testCode: boolean;
 }
 
 export const gradebookFiles = { json: "gradebook.json", csv: "gradebook.csv" } as const;
 
 /**
  * `labs grade-batch`: grades every submission folder of `folder` against `lab`, `jobs` at a time, writing
- * each full result (test_code included: this is the instructor's copy) and a gradebook in CSV and JSON.
+ * each full result (test_code included unless `testCode` is off: the instructor's copy) and a gradebook in
+ * CSV and JSON.
  * A learner's mistake, an unusable folder included, is a row with its status. So is the runner's own
  * trouble with one submission, which the next run retries.
  */
@@ -90,7 +94,7 @@ async function gradeOne(
       );
     }
   }
-  writeFileSync(resultFile, jsonReport(result));
+  writeFileSync(resultFile, jsonReport(options.testCode ? result : withoutTestCode(result)));
   return { row: gradebookRow(name, inputs, result), kept: false };
 }
 

@@ -8,6 +8,7 @@ import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { changesSince, markerFile, readMarker } from "../../learner-folder/learner-folder-marker.ts";
 import { readLabSubmission } from "../../learner-folder/read-learner-folder.ts";
 import { renderReport, type ReportFormat } from "../../report/render-report.ts";
+import { withoutTestCode } from "../../report/without-test-code.ts";
 import { progressPrinter } from "../progress-printer.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -15,6 +16,8 @@ export interface GradeOptions {
   format: ReportFormat;
   out?: string;
   sandbox: SandboxKind;
+  /** Keep each test's source in the JSON report (it shows learners how the grader works). */
+  testCode: boolean;
 }
 
 export async function gradeCommand(
@@ -37,7 +40,11 @@ export async function gradeCommand(
     onProgress: progressPrinter(lab.manifest.id),
     sandbox: options.sandbox,
   });
-  const report = renderReport(result, options.format, !options.out && process.stdout.isTTY === true);
+  const report = renderReport(
+    options.testCode ? result : withoutTestCode(result),
+    options.format,
+    !options.out && process.stdout.isTTY === true,
+  );
   if (options.out) writeFileSync(options.out, report);
   else process.stdout.write(report);
   return result;
