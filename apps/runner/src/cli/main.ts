@@ -21,6 +21,7 @@ import { startLearnerFolder } from "../learner-folder/start-learner-folder.ts";
 import { formatListing, listLabs } from "./commands/list-command.ts";
 import { editMutant, saveMutant } from "./commands/mutant-command.ts";
 import { mutateCommand } from "./commands/mutate-command.ts";
+import { BaselineFailedError } from "../mutation/mutate-lab.ts";
 import { scaffoldLab } from "./commands/new-command.ts";
 import { validateLab } from "./commands/validate-command.ts";
 import { exitCodes } from "./exit-codes.ts";
@@ -390,7 +391,8 @@ function exitCodeFor(error: unknown): number {
     error instanceof LearnerFolderError ||
     error instanceof DockerUnavailableError ||
     error instanceof HostFirewallError ||
-    error instanceof DatabaseUnreachableError
+    error instanceof DatabaseUnreachableError ||
+    error instanceof BaselineFailedError
   ) {
     process.stderr.write(`labs: ${error.message}\n`);
     return exitCodes.error;

@@ -176,7 +176,9 @@ async function sendStart(
   request: HarnessStartRequest,
   hasExited: () => boolean,
 ): Promise<void> {
-  const deadline = Date.now() + 15_000;
+  // Generous: on a loaded machine (two grades and their services on two cores) a container's Node can take
+  // well over 15 s to listen, and a copy that exits meanwhile is noticed at once anyway.
+  const deadline = Date.now() + 60_000;
   let response: Response | undefined;
   while (!response) {
     try {
