@@ -45,6 +45,10 @@ export default defineConfig({
     stdout: "pipe",
     stderr: "pipe",
     gracefulShutdown: { signal: "SIGTERM", timeout: 30_000 },
-    env: { BACKEND_LABS_RUNS_PER_MINUTE: "20", BACKEND_LABS_RUNS_IN_FLIGHT: "2" },
+    env: {
+      BACKEND_LABS_RUNS_PER_MINUTE: "20",
+      BACKEND_LABS_RUNS_IN_FLIGHT: "2",
+      BACKEND_LABS_INSTRUCTOR_EMAILS: "teacher@example.com",
+    },
   },
 });

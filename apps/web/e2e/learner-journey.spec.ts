@@ -63,7 +63,10 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   await expect(page.getByTestId("section-3-progress")).toContainText("0/");
 
   await page.getByTestId(`lab-card-${labId}`).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Concurrent Money Transfers" })).toBeVisible();
+  // The first visit renders the lab page on demand: on a loaded 2-core machine that can take a while.
+  await expect(page.getByRole("heading", { level: 1, name: "Concurrent Money Transfers" })).toBeVisible({
+    timeout: 60_000,
+  });
   await expect(page.locator(".monaco-editor").first()).toBeVisible({ timeout: 60_000 });
 
   // The starter fails: each failing test shows its message and its task.
@@ -157,6 +160,16 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   await expect
     .poll(async () => (await savedDraft(page))?.["src/bank.ts"], { timeout: 20_000 })
     .toContain("// typed just before leaving");
+
+  // A past Run's code: read-only beside the draft, and restorable. The oldest Run is the starter's.
+  await page.getByTestId("submission-history").getByRole("button").last().click();
+  await page.getByText("This Run's code, compared with your draft").click();
+  await expect(page.getByTestId("run-code-changes")).toHaveText(/Your draft differs in src\/bank\.ts/);
+  await expect(page.getByTestId("run-diff").locator(".monaco-diff-editor")).toBeVisible({ timeout: 60_000 });
+  page.once("dialog", (dialog) => void dialog.accept()); // "Replace your draft with this Run's code?"
+  await page.getByRole("button", { name: "Restore this code" }).click();
+  await expect(page.getByTestId("run-code-changes")).toHaveText("Your draft is the same as this Run's code.");
+  await expect.poll(async () => (await savedDraft(page))?.["src/bank.ts"], { timeout: 20_000 }).toBe(starter);
 
   // A learner on the instructor page gets a 403 that says why, not the page and not a 200.
   const instructorOnly = await page.goto("/instructor");

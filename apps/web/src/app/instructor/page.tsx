@@ -52,7 +52,7 @@ export default async function InstructorPage({ searchParams }: InstructorPagePro
             <tr key={row.id}>
               <td>{row.section}</td>
               <td>
-                <Link href={`/instructor?lab=${row.id}`}>{row.title}</Link>
+                <Link href={`/instructor/labs/${row.id}`}>{row.title}</Link>
               </td>
               <td>{row.learners}</td>
               <td>{row.passedLearners}</td>
@@ -63,7 +63,7 @@ export default async function InstructorPage({ searchParams }: InstructorPagePro
         </tbody>
       </table>
       <h2>
-        Recent runs{lab && ` of ${lab}`}
+        Recent runs{lab && ` of ${stats.labs.find((row) => row.id === lab)?.title ?? lab}`}
         {learner && ` by ${learner}`}
       </h2>
       <table className="data-table">
@@ -83,9 +83,17 @@ export default async function InstructorPage({ searchParams }: InstructorPagePro
               <td>
                 <Link href={`/instructor?learner=${encodeURIComponent(row.learner)}`}>{row.learner}</Link>
               </td>
-              <td>{row.labId}</td>
               <td>
-                <Link href={`/submissions/${row.id}`}>{row.resultStatus ?? row.state}</Link>
+                <Link href={`/instructor?lab=${row.labId}`}>{row.labTitle}</Link>
+              </td>
+              <td>
+                <Link
+                  href={`/submissions/${row.id}`}
+                  className={`badge status-${row.resultStatus ?? row.state}`}
+                  data-testid="run-status"
+                >
+                  {row.resultStatus ?? row.state}
+                </Link>
               </td>
               <td>{row.counts ? `${row.counts.passed}/${row.counts.total}` : "–"}</td>
             </tr>

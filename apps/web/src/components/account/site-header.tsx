@@ -16,7 +16,7 @@ export async function SiteHeader({ theme }: { theme: ThemePreference }) {
         {user?.role === "instructor" && <Link href="/instructor">Instructor</Link>}
         {user ? (
           <>
-            <span className="muted" data-testid="signed-in-as">
+            <span className="muted signed-in-as" data-testid="signed-in-as">
               {user.email}
             </span>
             <SignOutButton />

@@ -1,7 +1,14 @@
-import { currentColorScheme } from "../theme/color-scheme.ts";
+import { currentColorScheme, watchColorScheme } from "../theme/color-scheme.ts";
 import { monaco } from "./monaco-environment.ts";
 
 export const editorThemeName = "backend-labs";
+
+/**
+ * The language of read-only copies (a past Run, a learner's file for an instructor): plain text, because
+ * every "typescript" model joins the lab's TypeScript worker, which then reports these copies' URIs as
+ * missing source files and checks them as if they were part of the learner's program.
+ */
+export const readOnlyLanguage = "plaintext";
 
 /**
  * A colour from globals.css as Monaco needs it (#rrggbb). The variables are light-dark() pairs, which only
@@ -54,5 +61,14 @@ export function defineEditorTheme(): void {
       focusBorder: `${accent}99`,
       "scrollbarSlider.background": `${border}aa`,
     },
+  });
+}
+
+/** Defines the theme now and again whenever the page switches light/dark; returns the unsubscribe. */
+export function followColorScheme(): () => void {
+  defineEditorTheme();
+  return watchColorScheme(() => {
+    defineEditorTheme();
+    monaco.editor.setTheme(editorThemeName);
   });
 }

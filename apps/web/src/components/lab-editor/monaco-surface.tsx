@@ -2,8 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import type { editor } from "monaco-editor";
-import { watchColorScheme } from "../theme/color-scheme.ts";
-import { defineEditorTheme, editorThemeName } from "./editor-theme.ts";
+import { editorThemeName, followColorScheme } from "./editor-theme.ts";
 import { type EditorProblem, type LabEditorFile, type RevealRequest } from "./lab-editor-file.ts";
 import { monaco } from "./monaco-environment.ts";
 import styles from "./lab-editor.module.css";
@@ -41,7 +40,8 @@ export default function MonacoSurface({
 
   useEffect(() => {
     if (!hostRef.current) return;
-    defineEditorTheme();
+    // The theme follows the toggle or the system when they switch light/dark.
+    const stopWatching = followColorScheme();
     const created = monaco.editor.create(hostRef.current, {
       model: null,
       theme: editorThemeName,
@@ -63,11 +63,6 @@ export default function MonacoSurface({
       run: () => onRunRef.current?.(),
     });
     setCodeEditor(created);
-    // The theme toggle or the system switched light/dark: the editor follows.
-    const stopWatching = watchColorScheme(() => {
-      defineEditorTheme();
-      monaco.editor.setTheme(editorThemeName);
-    });
     return () => {
       stopWatching();
       created.dispose();

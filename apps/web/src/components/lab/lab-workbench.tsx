@@ -10,6 +10,8 @@ import { type EditorProblem, LabEditor, type RevealRequest } from "../lab-editor
 import type { BrowserResult } from "../../server/labs/browser-result.ts";
 import { type RunProblem, runProblems } from "./run-problems.ts";
 import { ResultsPanel } from "./results-panel.tsx";
+import { useShowPane } from "./lab-layout.tsx";
+import { RunCode } from "./run-code.tsx";
 import { SubmissionHistory } from "./submission-history.tsx";
 import { forgetUnsavedEdits, keepUnsavedEdits, unsavedEdits } from "./unsaved-edits.ts";
 
@@ -43,6 +45,7 @@ export function LabWorkbench({
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const router = useRouter();
+  const showPane = useShowPane();
   const [files, setFiles] = useState(() => editableContents(starterFiles, draftFiles));
   const [editorGeneration, setEditorGeneration] = useState(0);
   const [saveState, setSaveState] = useState<SaveState>("saved");
@@ -144,7 +147,8 @@ export function LabWorkbench({
   const onRun = useCallback(() => {
     if (!signedIn || runInFlight) return;
     run.mutate({ labId, files: latestFiles.current });
-  }, [signedIn, run, runInFlight, labId]);
+    showPane("results"); // on a phone, the results tab
+  }, [signedIn, run, runInFlight, labId, showPane]);
 
   const onRunFinished = useCallback(() => {
     setRunInFlight(false);
@@ -158,6 +162,14 @@ export function LabWorkbench({
     setEditorGeneration((generation) => generation + 1);
     setSaveState("saved");
     if (signedIn) resetDraft.mutate({ labId });
+  };
+
+  const onRestore = (restored: Record<string, string>) => {
+    const next = { ...latestFiles.current, ...restored };
+    setFiles(next);
+    keepUnsavedEdits(labId, next);
+    setEditorGeneration((generation) => generation + 1);
+    setSaveState("unsaved");
   };
 
   const editable = useMemo(
@@ -222,26 +234,31 @@ export function LabWorkbench({
           reveal={reveal}
         />
       </div>
-      <ResultsPanel
-        key={submissionId ?? "none"}
-        submissionId={submissionId}
-        tasks={tasks}
-        editable={editable}
-        onFinished={onRunFinished}
-        onResult={onResult}
-        onReveal={onReveal}
-        nextLab={nextLab}
-      />
-      {signedIn && (
-        <SubmissionHistory
-          labId={labId}
-          selectedId={submissionId}
-          onSelect={(id) => {
-            run.reset();
-            setSubmissionId(id);
-          }}
+      <div className="results-area">
+        <ResultsPanel
+          key={submissionId ?? "none"}
+          submissionId={submissionId}
+          tasks={tasks}
+          editable={editable}
+          onFinished={onRunFinished}
+          onResult={onResult}
+          onReveal={onReveal}
+          nextLab={nextLab}
         />
-      )}
+        {signedIn && submissionId && !runInFlight && (
+          <RunCode key={submissionId} submissionId={submissionId} draft={files} onRestore={onRestore} />
+        )}
+        {signedIn && (
+          <SubmissionHistory
+            labId={labId}
+            selectedId={submissionId}
+            onSelect={(id) => {
+              run.reset();
+              setSubmissionId(id);
+            }}
+          />
+        )}
+      </div>
     </section>
   );
 }

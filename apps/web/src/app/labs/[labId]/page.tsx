@@ -4,6 +4,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { cache } from "react";
 import { Instructions } from "../../../components/lab/instructions.tsx";
+import { LabLayout } from "../../../components/lab/lab-layout.tsx";
 import { LabWorkbench } from "../../../components/lab/lab-workbench.tsx";
 import { LabMeta } from "../../../components/roadmap/lab-meta.tsx";
 import { serverCaller } from "../../../server/trpc/server-caller.ts";
@@ -36,23 +37,27 @@ export async function generateMetadata({ params }: LabPageProps): Promise<Metada
 export default async function LabPage({ params }: LabPageProps) {
   const { lab, user, draft } = await loadLab((await params).labId);
   return (
-    <main className="lab-page">
-      <section className="lab-brief">
-        <p className="muted">
-          <Link href="/">Roadmap</Link> / {lab.section.number}. {lab.section.name}
-        </p>
-        <h1>{lab.title}</h1>
-        <LabMeta {...lab} progress={user ? lab.progress : undefined} />
-        <Instructions markdown={lab.instructions} tasks={lab.tasks} />
-      </section>
-      <LabWorkbench
-        labId={lab.id}
-        starterFiles={lab.files}
-        draftFiles={draft?.files ?? null}
-        tasks={lab.tasks.map(({ id, title }) => ({ id, title }))}
-        signedIn={user !== null}
-        nextLab={lab.nextLab}
-      />
-    </main>
+    <LabLayout
+      instructions={
+        <section className="lab-brief">
+          <p className="muted">
+            <Link href="/">Roadmap</Link> / {lab.section.number}. {lab.section.name}
+          </p>
+          <h1>{lab.title}</h1>
+          <LabMeta {...lab} progress={user ? lab.progress : undefined} />
+          <Instructions markdown={lab.instructions} tasks={lab.tasks} />
+        </section>
+      }
+      workbench={
+        <LabWorkbench
+          labId={lab.id}
+          starterFiles={lab.files}
+          draftFiles={draft?.files ?? null}
+          tasks={lab.tasks.map(({ id, title }) => ({ id, title }))}
+          signedIn={user !== null}
+          nextLab={lab.nextLab}
+        />
+      }
+    />
   );
 }

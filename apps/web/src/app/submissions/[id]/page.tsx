@@ -3,6 +3,7 @@ import { type Metadata } from "next";
 import Link from "next/link";
 import { notFound, redirect } from "next/navigation";
 import { TestResultList, testRowsOf } from "../../../components/lab/test-result-list.tsx";
+import { CodeViewer } from "../../../components/lab-editor/code-viewer.tsx";
 import { serverCaller } from "../../../server/trpc/server-caller.ts";
 
 export const metadata: Metadata = { title: "Submission" };
@@ -29,14 +30,17 @@ export default async function SubmissionPage({ params }: { params: Promise<{ id:
     <main className="page">
       <p className="muted">
         <Link href={`/labs/${submission.labId}`}>{lab?.title ?? submission.labId}</Link> ·{" "}
-        {submission.createdAt.toLocaleString()} · {submission.resultStatus ?? submission.state}
+        {submission.createdAt.toLocaleString()} ·{" "}
+        <span className={`badge status-${submission.resultStatus ?? submission.state}`}>
+          {submission.resultStatus ?? submission.state}
+        </span>
       </p>
       {result?.message && <pre className="result-message">{result.message}</pre>}
       {result && <TestResultList rows={testRowsOf(result)} tasks={tasks} />}
       {Object.entries(submission.files).map(([path, content]) => (
         <section key={path}>
           <h2>{path}</h2>
-          <pre className="code-listing">{content}</pre>
+          <CodeViewer content={content} />
         </section>
       ))}
     </main>

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { browserResult, testCounts } from "../../labs/browser-result.ts";
+import { labReport } from "../../labs/lab-report.ts";
+import { TRPCError } from "@trpc/server";
 import { instructorProcedure, router } from "../init.ts";
 import { labId } from "./lab-router.ts";
 
@@ -41,6 +43,25 @@ export const instructorRouter = router({
     };
   }),
 
+  /** One lab in depth: failure rates per task and per test, and after how many Runs learners pass. */
+  labReport: instructorProcedure.input(z.object({ labId })).query(async ({ ctx, input }) => {
+    const lab = ctx.catalog.find(input.labId);
+    if (!lab) throw new TRPCError({ code: "NOT_FOUND", message: `There is no lab "${input.labId}".` });
+    const report = await labReport(ctx.db.pool, input.labId);
+    return {
+      id: lab.manifest.id,
+      title: lab.manifest.title,
+      tasks: report.tasks.map((task) => ({
+        ...task,
+        title: lab.manifest.tasks.find((candidate) => candidate.id === task.taskId)?.title ?? null,
+      })),
+      tests: report.tests,
+      runsToFirstPass: report.runsToFirstPass,
+      learners: report.learners,
+      passedLearners: report.passedLearners,
+    };
+  }),
+
   /** Any learner's submissions, newest first, optionally for one lab or one learner. */
   submissions: instructorProcedure
     .input(
@@ -63,6 +84,7 @@ export const instructorRouter = router({
       return rows.map((row) => ({
         id: row.id,
         labId: row.labId,
+        labTitle: ctx.catalog.find(row.labId)?.manifest.title ?? row.labId,
         learner: row.user.email,
         state: row.state,
         resultStatus: row.resultStatus,

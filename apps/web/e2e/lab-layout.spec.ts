@@ -1,0 +1,50 @@
+import { expect, test } from "@playwright/test";
+
+const labPath = "/labs/concurrent-transfers";
+
+test("on a desktop the split between instructions and workbench drags, moves with the keys, and is kept", async ({
+  page,
+}) => {
+  await page.goto(labPath);
+  const separator = page.getByRole("separator", { name: "Resize the instructions" });
+  await expect(separator).toHaveAttribute("aria-valuenow", "40");
+  const brief = page.locator(".lab-brief");
+  const before = (await brief.boundingBox())!.width;
+
+  const handle = (await separator.boundingBox())!;
+  await page.mouse.move(handle.x + handle.width / 2, handle.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + 250, handle.y + 100, { steps: 5 });
+  await page.mouse.up();
+  await expect.poll(async () => (await brief.boundingBox())!.width).toBeGreaterThan(before + 150);
+
+  await separator.focus();
+  const dragged = Number(await separator.getAttribute("aria-valuenow"));
+  await page.keyboard.press("ArrowLeft");
+  await expect(separator).toHaveAttribute("aria-valuenow", String(dragged - 5));
+  await page.reload();
+  await expect(separator).toHaveAttribute("aria-valuenow", String(dragged - 5));
+});
+
+test("on a phone the lab page shows one pane at a time under tabs, and the header does not wrap", async ({
+  page,
+}) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(labPath);
+  const tabs = page.getByRole("tablist", { name: "Lab page" });
+  await expect(tabs).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Concurrent Money Transfers" })).toBeInViewport();
+  await expect(page.locator(".editor-frame")).toBeHidden();
+  const header = (await page.locator(".site-header").boundingBox())!;
+  expect(header.height).toBeLessThan(60);
+
+  await tabs.getByRole("tab", { name: "Code" }).click();
+  await expect(page.locator(".editor-frame")).toBeInViewport();
+  await expect(page.locator(".monaco-editor").first()).toBeVisible({ timeout: 60_000 });
+  await expect(page.locator(".lab-brief")).toBeHidden();
+  await expect(page.getByRole("button", { name: "Run", exact: true })).toBeInViewport();
+
+  await tabs.getByRole("tab", { name: "Instructions" }).click();
+  await expect(page.locator(".lab-brief")).toBeVisible();
+  await expect(page.locator(".editor-frame")).toBeHidden();
+});
