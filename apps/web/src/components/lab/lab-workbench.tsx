@@ -26,6 +26,7 @@ export interface LabWorkbenchProps {
 
 type SaveState = "saved" | "unsaved" | "saving" | "failed";
 const autosaveDelayMs = 800;
+const retrySaveDelayMs = 3_000;
 
 function editableContents(starter: LabFile[], draft: Record<string, string> | null): Record<string, string> {
   return Object.fromEntries(
@@ -126,9 +127,11 @@ export function LabWorkbench({
 
   // Drafts save themselves shortly after the learner stops typing (mutate is stable across renders,
   // so only a new edit restarts the countdown).
+  // A save that failed (the network dropped, the server restarted) is tried again on its own.
   useEffect(() => {
-    if (!signedIn || saveState !== "unsaved") return;
-    const timer = setTimeout(() => saveDraftNow({ labId, files: latestFiles.current }), autosaveDelayMs);
+    if (!signedIn || (saveState !== "unsaved" && saveState !== "failed")) return;
+    const delay = saveState === "failed" ? retrySaveDelayMs : autosaveDelayMs;
+    const timer = setTimeout(() => saveDraftNow({ labId, files: latestFiles.current }), delay);
     return () => clearTimeout(timer);
   }, [files, signedIn, saveState, labId, saveDraftNow]);
 
@@ -267,5 +270,5 @@ const saveLabels: Record<SaveState, string> = {
   saved: "All changes saved",
   unsaved: "Unsaved changes…",
   saving: "Saving…",
-  failed: "Could not save your draft; it will retry when you type",
+  failed: "Could not save your draft; trying again…",
 };
