@@ -2,8 +2,8 @@
 // `pnpm start`: the whole platform on one machine. Postgres (embedded unless DATABASE_URL is set), its
 // migrations, the web app (built first when its sources changed) and runner workers, until Ctrl+C.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { applyMigrations } from "@backend-labs/db/apply-migrations";
 import { startEmbeddedPostgres } from "@backend-labs/db/embedded-postgres";
@@ -80,9 +80,7 @@ const env = {
 const nextBin = join(webDir, "node_modules/next/dist/bin/next");
 if (!flags.dev && needsBuild(webDir)) {
   log("building the web app (after source changes only; about a minute)…");
-  const build = spawn(process.execPath, [nextBin, "build"], { cwd: webDir, env, stdio: "inherit" });
-  const code = await new Promise<number | null>((resolve) => build.once("exit", resolve));
-  if (code !== 0) await stop(1);
+  await buildQuietly();
 }
 const web = spawn(
   process.execPath,
@@ -116,6 +114,32 @@ await waitForHttp(`${url}/api/trpc/auth.me`, 120_000);
 log(`Backend Labs is running at ${url}  (Ctrl+C stops it)`);
 if (!existsSync(join(repoRoot, "labs/node_modules")))
   log("warning: labs/node_modules is missing: run `pnpm install`");
+
+/**
+ * `next build` with its output kept in a file: Turbopack prints hundreds of lines (tracing warnings among
+ * them) that bury the one line that matters. A failed build prints everything it said.
+ */
+async function buildQuietly(): Promise<void> {
+  const started = performance.now();
+  const build = spawn(process.execPath, [nextBin, "build"], { cwd: webDir, env, stdio: "pipe" });
+  let output = "";
+  build.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  build.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => build.once("exit", resolve));
+  const logFile = join(webDir, ".next/build-output.log");
+  mkdirSync(dirname(logFile), { recursive: true });
+  writeFileSync(logFile, output);
+  if (code !== 0) {
+    process.stderr.write(output);
+    log(`building the web app failed (exit ${code}); its output is above and in ${logFile}`);
+    await stop(1);
+  }
+  const warnings = output.match(/^Warning: /gm)?.length ?? 0;
+  log(
+    `built the web app in ${((performance.now() - started) / 1000).toFixed(0)} s` +
+      (warnings > 0 ? ` (${warnings} build warning(s), in ${logFile})` : ""),
+  );
+}
 
 function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
