@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, stripVTControlCharacters } from "node:util";
 import { applyMigrations } from "@backend-labs/db/apply-migrations";
 import { startEmbeddedPostgres } from "@backend-labs/db/embedded-postgres";
 import { needsBuild } from "./build-freshness.ts";
@@ -134,7 +134,7 @@ async function buildQuietly(): Promise<void> {
     log(`building the web app failed (exit ${code}); its output is above and in ${logFile}`);
     await stop(1);
   }
-  const warnings = output.match(/^Warning: /gm)?.length ?? 0;
+  const warnings = stripVTControlCharacters(output).match(/^Warning: /gm)?.length ?? 0;
   log(
     `built the web app in ${((performance.now() - started) / 1000).toFixed(0)} s` +
       (warnings > 0 ? ` (${warnings} build warning(s), in ${logFile})` : ""),
