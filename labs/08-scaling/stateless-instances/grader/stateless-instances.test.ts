@@ -20,8 +20,9 @@ interface Session {
 const SESSION_TTL_MS = 60_000;
 const CART_TTL_MS = 120_000;
 const instanceEnv = { SESSION_TTL_MS: String(SESSION_TTL_MS), CART_TTL_MS: String(CART_TTL_MS) };
-/** The README's defaults, which the runner's own copy (no extra environment) runs with. */
+/** The README's defaults (30 minutes, 7 days), which the runner's own copy (no extra environment) runs with. */
 const DEFAULT_SESSION_TTL_MS = 30 * 60 * 1000;
+const DEFAULT_CART_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** How long the grader holds every Redis write to line concurrent requests up. */
 const WRITE_PAUSE_MS = 300;
 
@@ -43,15 +44,16 @@ async function call(
   instance: LearnerInstance,
   method: string,
   path: string,
-  options: { cookie?: string; body?: unknown } = {},
+  options: { cookie?: string; body?: unknown; rawBody?: string } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (options.cookie) headers.cookie = options.cookie;
-  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  if (payload !== undefined) headers["content-type"] = "application/json";
   const response = await instance.fetch(path, {
     method,
     headers,
-    ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+    ...(payload !== undefined && { body: payload }),
   });
   const text = await response.text();
   let body: unknown = text;
@@ -66,6 +68,10 @@ async function call(
 async function login(instance: LearnerInstance, userId: string): Promise<Session> {
   const reply = await call(instance, "POST", "/login", { body: { userId } });
   expect(reply.status, `POST /login {"userId": "${userId}"} must answer 201`).toBe(201);
+  expect(
+    reply.body,
+    `POST /login {"userId": "${userId}"} must answer 201 with the logged-in user as JSON: {"userId": "${userId}"}`,
+  ).toMatchObject({ userId });
   const setCookie = reply.setCookies.find((cookie) => cookie.startsWith("sid=")) ?? "";
   const sid = /^sid=([^;]*)/.exec(setCookie)?.[1] ?? "";
   expect(
@@ -79,7 +85,7 @@ const me = (instance: LearnerInstance, session: Session) =>
   call(instance, "GET", "/me", { cookie: session.cookie });
 const cart = (instance: LearnerInstance, session: Session) =>
   call(instance, "GET", "/cart", { cookie: session.cookie });
-const addItem = (instance: LearnerInstance, session: Session, sku: string, quantity: unknown) =>
+const addItem = (instance: LearnerInstance, session: Session, sku: unknown, quantity: unknown) =>
   call(instance, "POST", "/cart/items", { cookie: session.cookie, body: { sku, quantity } });
 
 async function storedCart(userId: string): Promise<Record<string, string>> {
@@ -124,6 +130,11 @@ task(1, "Keep sessions in Redis, so any instance can serve any request", () => {
         `GET /me on instance ${name} with the cookie from a login on instance a must answer 200 with the user`,
       ).toMatchObject({ status: 200, body: { userId: session.userId } });
     }
+    expect(
+      await call(b, "GET", "/me", { cookie: `theme=dark; ${session.cookie}; lang=en` }),
+      "a browser sends all of the site's cookies in one Cookie header (theme=dark; sid=...; lang=en): GET /me " +
+        "must find the sid cookie among the others, wherever it is, and answer 200 with the user",
+    ).toMatchObject({ status: 200, body: { userId: session.userId } });
     expect((await call(b, "GET", "/me")).status, "GET /me without a cookie must answer 401").toBe(401);
     expect(
       (await call(b, "GET", "/me", { cookie: "sid=forged-session-id" })).status,
@@ -156,6 +167,12 @@ task(1, "Keep sessions in Redis, so any instance can serve any request", () => {
         `a refused login must not set a session cookie (userId ${JSON.stringify(userId)})`,
       ).toBe(false);
     }
+    const garbled = await call(a, "POST", "/login", { rawBody: '{"userId": "u-1"' });
+    expect(
+      garbled.status,
+      `POST /login with a body that is not JSON ('{"userId": "u-1"') carries no userId, so it must answer 400 ` +
+        `(got ${garbled.status}): catch the JSON parse error and refuse the request`,
+    ).toBe(400);
     expect((await login(b, "x".repeat(100))).userId, "a userId of 100 characters is allowed").toHaveLength(
       100,
     );
@@ -374,6 +391,21 @@ task(3, "Keep carts in Redis", () => {
     await cartTtl("DELETE /cart/items/fig");
   });
 
+  it("CART_TTL_MS defaults to 7 days", async () => {
+    const session = await login(learner(), newUserId("default-cart"));
+    expect(
+      (await addItem(learner(), session, "plum", 1)).status,
+      "POST /cart/items on the runner's copy must answer 200",
+    ).toBe(200);
+    const pttl = await redis().pttl(cartKey(session.userId));
+    expect(
+      pttl,
+      `the runner's copy runs without CART_TTL_MS, so ${cartKey(session.userId)} must get the default TTL of ` +
+        `7 days (${DEFAULT_CART_TTL_MS} ms), not ${pttl} (-1: no TTL at all)`,
+    ).toBeGreaterThan(DEFAULT_CART_TTL_MS - 60_000);
+    expect(pttl, "the default cart TTL is 7 days").toBeLessThanOrEqual(DEFAULT_CART_TTL_MS);
+  });
+
   it("cart requests need a live session and a valid sku and quantity", async () => {
     expect((await call(a, "GET", "/cart")).status, "GET /cart without a session must answer 401").toBe(401);
     expect(
@@ -381,11 +413,13 @@ task(3, "Keep carts in Redis", () => {
       "POST /cart/items without a session must answer 401",
     ).toBe(401);
     const session = await login(a, newUserId("picky"));
-    const bad: [string, unknown][] = [
+    const bad: [unknown, unknown][] = [
       ["apple", 0],
       ["apple", 100],
       ["apple", 1.5],
       ["apple", "2"],
+      [42, 1],
+      [["apple"], 1],
       ["", 1],
       ["two words", 1],
       ["x".repeat(41), 1],
@@ -393,10 +427,26 @@ task(3, "Keep carts in Redis", () => {
     for (const [sku, quantity] of bad) {
       expect(
         (await addItem(b, session, sku, quantity)).status,
-        `POST /cart/items {"sku": ${JSON.stringify(sku)}, "quantity": ${JSON.stringify(quantity)}} must answer 400`,
+        `POST /cart/items {"sku": ${JSON.stringify(sku)}, "quantity": ${JSON.stringify(quantity)}} must answer ` +
+          "400: " +
+          (typeof sku === "string"
+            ? "the sku is 1 to 40 letters, digits or dashes and the quantity an integer from 1 to 99"
+            : "the sku must be a JSON string; a pattern test turns other values into strings first " +
+              '(42 becomes "42", ["apple"] becomes "apple"), so check the type before the pattern'),
       ).toBe(400);
     }
+    expect(
+      (await call(b, "POST", "/cart/items", { cookie: session.cookie, rawBody: '{"sku": "apple"' })).status,
+      "POST /cart/items with a body that is not JSON must answer 400",
+    ).toBe(400);
     expect(await redis().exists(cartKey(session.userId)), "rejected requests must not create a cart").toBe(0);
+    const longest = `Z-${"9".repeat(38)}`;
+    const edge = await addItem(a, session, longest, 99);
+    expect(
+      edge,
+      `POST /cart/items {"sku": "${longest}", "quantity": 99} must answer 200: a sku of 40 letters, digits ` +
+        "and dashes and a quantity of 99 are the largest allowed (from 1 to 99 includes 99)",
+    ).toMatchObject({ status: 200, body: { items: { [longest]: 99 } } });
   });
 });
 
