@@ -21,18 +21,20 @@ export interface MutateOptions {
   /** Mutants graded at the same time. */
   jobs: number;
   onMutant?: (done: number, total: number, mutant: ReportedMutant, seconds: number) => void;
+  /** A grade threw (the runner's trouble, not the mutant's result) and is tried again. */
+  onRunnerTrouble?: (what: string, attempt: number, trouble: unknown) => void;
 }
 
 /** The instrumented solution does not pass its own grader: mutation results would mean nothing. */
 export class BaselineFailedError extends Error {
   constructor(lab: Lab, result: GradeResult) {
     const failed = result.tests.find((test) => test.status !== "pass");
+    const why = [failed && `${failed.name}: ${failed.message ?? failed.status}`, result.message]
+      .filter((part) => part !== undefined)
+      .join("\n");
     super(
       `${lab.manifest.id}: the instrumented solution does not pass its grader (${result.status}): ` +
-        (result.message ?? `${failed?.name ?? ""}: ${failed?.message ?? ""}`)
-          .split("\n")
-          .slice(0, 8)
-          .join("\n"),
+        why.split("\n").slice(0, 8).join("\n"),
     );
     this.name = "BaselineFailedError";
   }
@@ -66,15 +68,7 @@ export async function mutateLab(
   let done = 0;
   await forEachInParallel(mutants, options.jobs, async (mutant, index) => {
     const mutantStarted = performance.now();
-    const judged = await judge(
-      lab,
-      runtime,
-      options.sandbox,
-      solution,
-      mutant,
-      coverage,
-      equivalents.get(mutant),
-    );
+    const judged = await judge(lab, runtime, options, solution, mutant, coverage, equivalents.get(mutant));
     reported[index] = judged;
     options.onMutant?.(++done, mutants.length, judged, (performance.now() - mutantStarted) / 1000);
   });
@@ -128,7 +122,7 @@ async function baseline(
 async function judge(
   lab: Lab,
   runtime: GradingRuntime,
-  sandbox: SandboxKind,
+  { sandbox, onRunnerTrouble }: MutateOptions,
   solution: ReadonlyMap<string, string>,
   mutant: GeneratedMutant,
   coverage: CoverageMap,
@@ -142,13 +136,15 @@ async function judge(
   const reachedBy = coverage.filesByMutant.get(mutant.id);
   const covered = reachedBy !== undefined || coverage.outsideTests.has(mutant.id);
   const grade = (files?: string[]) =>
-    gradeSubmission({
-      lab,
-      submission: submissionFromTexts(applyMutant(solution, mutant)),
-      runtime,
-      sandbox,
-      suite: { bail: true, ...(files && { files }) },
-    });
+    withRunnerRetries(`mutant ${mutant.mutator} at ${file}:${line}`, onRunnerTrouble, () =>
+      gradeSubmission({
+        lab,
+        submission: submissionFromTexts(applyMutant(solution, mutant)),
+        runtime,
+        sandbox,
+        suite: { bail: true, ...(files && { files }) },
+      }),
+    );
   // Grader files that reach it first; all of them when it also runs outside tests or reaches none.
   const first = reachedBy && !coverage.outsideTests.has(mutant.id) ? [...reachedBy] : undefined;
   let result = await grade(first);
@@ -172,6 +168,28 @@ async function judge(
       reason: `declared equivalent in lab.json, but a test kills it: remove the declaration`,
     }),
   };
+}
+
+const runnerAttempts = 3;
+
+/**
+ * A grade that throws is the runner's trouble (a container that would not start, services lost), not the
+ * mutant's result: grade it again rather than lose a run of hundreds of mutants to one transient failure.
+ */
+export async function withRunnerRetries(
+  what: string,
+  onRunnerTrouble: MutateOptions["onRunnerTrouble"],
+  grade: () => Promise<GradeResult>,
+): Promise<GradeResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await grade();
+    } catch (trouble) {
+      if (attempt >= runnerAttempts)
+        throw new Error(`${what}: the runner failed ${runnerAttempts} times to grade it`, { cause: trouble });
+      onRunnerTrouble?.(what, attempt, trouble);
+    }
+  }
 }
 
 /** Each declared equivalent belongs to the mutant that makes the same change, nearest its recorded line. */

@@ -29,6 +29,11 @@ export async function mutateCommand(
     const id = lab.manifest.id;
     const report = await mutateLab(lab, runtime, {
       ...options,
+      onRunnerTrouble: (what, attempt, trouble) =>
+        process.stderr.write(
+          c.yellow(`[${id}] ${what}: the runner failed (attempt ${attempt}), grading it again: `) +
+            `${trouble instanceof Error ? trouble.message : String(trouble)}\n`,
+        ),
       ...(!options.quiet && {
         onMutant: (done, total, mutant, seconds) => {
           const mark = mutant.status === "survived" ? c.red(mutant.status) : c.dim(mutant.status);
