@@ -93,7 +93,7 @@ task(1, "Describe each product for caches", () => {
     ).not.toBe(etags[2]);
   });
 
-  it("every error (unknown route, 405, malformed id) carries Cache-Control: no-store", async () => {
+  it("every error (unknown route, 405, malformed id, a failing query) carries Cache-Control: no-store", async () => {
     const cases = [
       { path: `/nowhere/${uid("route")}`, init: {}, status: 404, what: "an unknown route" },
       {
@@ -108,13 +108,19 @@ task(1, "Describe each product for caches", () => {
         status: 400,
         what: "a product id that is not valid percent-encoding",
       },
+      {
+        path: "/products/%00",
+        init: {},
+        status: 500,
+        what: "a product id with a NUL byte, which Postgres refuses (the query fails)",
+      },
     ];
     for (const { path, init, status, what } of cases) {
       const reply = await request(path, init);
       expect(reply.status, `${what} is an error (the starter answers ${status})`).toBeGreaterThanOrEqual(400);
       expect(
         directives(reply.headers.get("cache-control")).has("no-store"),
-        `${what} answered ${status} with Cache-Control "${reply.headers.get("cache-control")}": every error, not ` +
+        `${what} answered ${reply.status} with Cache-Control "${reply.headers.get("cache-control")}": every error, not ` +
           "only a 404, must say Cache-Control: no-store, or a CDN may keep the error and serve it after the cause " +
           "is gone. Set it where all errors are sent",
       ).toBe(true);
@@ -332,6 +338,35 @@ task(3, "Cache the catalogue list", () => {
 
     const stale = await get("/products", { ...plain, "if-none-match": initial ?? "" });
     expect(stale.status, "a client holding the list from before the changes must get a 200").toBe(200);
+  });
+
+  it("the list's ETag tells apart two lists whose ids and versions, run together, spell the same text", async () => {
+    // Ids that start with a digit sort before every other product, so these rows are next to each other.
+    // Before: (1-…-p, version 1), (21-…-q, version 3). After: (1-…-p, version 12), (1-…-q, version 3).
+    // Written one after the other, both read "1-…-p" "121-…-q" "3".
+    const key = uid("run");
+    const [first, replaced, replacement] = [`1-${key}-p`, `21-${key}-q`, `1-${key}-q`];
+    await insertProduct(first, "Run-together A", 100, at(0));
+    await insertProduct(replaced, "Run-together B", 100, at(0));
+    for (const price of [200, 300]) await updateProduct(replaced, { priceCents: price }, at(price));
+    const before = await get("/products", plain);
+    expect(before.status, "GET /products must answer 200").toBe(200);
+    const beforeTag = before.headers.get("etag") ?? '"(no ETag)"';
+
+    for (let price = 101; price <= 111; price++) await updateProduct(first, { priceCents: price }, at(price));
+    await deleteProduct(replaced);
+    await insertProduct(replacement, "Run-together C", 100, at(0));
+    for (const price of [200, 300]) await updateProduct(replacement, { priceCents: price }, at(price));
+
+    const after = await get("/products", { ...plain, "if-none-match": beforeTag });
+    expect(
+      after.status,
+      `${first} went from version 1 to 12 and ${replaced} (version 3) was replaced by ${replacement} ` +
+        `(version 3), yet the client holding the old list's ETag ${beforeTag} got ${after.status}: with nothing ` +
+        `between one row's version and the next row's id, the old rows ("${first}", 1), ("${replaced}", 3) and ` +
+        `the new ones ("${first}", 12), ("${replacement}", 3) spell the same text. Separate every id, version ` +
+        "and row with a character no id or version contains (or length-prefix each part) before hashing",
+    ).toBe(200);
   });
 
   it("gzip for clients that accept it, Vary: Accept-Encoding on every list response, no strong ETag shared by both", async () => {

@@ -4,9 +4,11 @@ import { gzipSync } from "node:zlib";
 import pg from "pg";
 
 const connectionString = process.env.DATABASE_URL;
+// Stryker disable next-line ConditionalExpression,StringLiteral: the runner always sets DATABASE_URL; failing fast without it is the starter's code and no task covers it
 if (!connectionString) throw new Error("DATABASE_URL is not set");
 const pool = new pg.Pool({ connectionString });
 // An idle connection that breaks is reported here; unhandled, it kills the process.
+// Stryker disable next-line ArrowFunction,CallExpression,StringLiteral: logging an idle connection's error is the starter's code; the README promises nothing about logs, and the grader never breaks an idle connection (which, unhandled, would end the process)
 pool.on("error", (error) => console.error("postgres pool error:", error.message));
 
 /** Any cache may keep a product for a minute; the list changes more often. */
@@ -52,6 +54,7 @@ class HttpError extends Error {
   }
 }
 
+// Stryker disable next-line MethodExpression: the README leaves the ETag's form to the implementer; a 43-character digest changes and stays the same exactly when a 22-character one does
 const hash = (text: string): string => createHash("sha256").update(text).digest("base64url").slice(0, 22);
 
 const productJson = (row: ProductRow) => ({
@@ -67,6 +70,7 @@ async function product(id: string): Promise<Representation> {
     [id],
   );
   const row = rows[0];
+  // Stryker disable next-line StringLiteral: the README fixes the 404 and its no-store, not the error's wording
   if (!row) throw new HttpError(404, `product ${id} not found`);
   return {
     body: productJson(row),
@@ -95,6 +99,7 @@ async function productList(): Promise<Representation> {
 }
 
 async function account(request: IncomingMessage): Promise<Representation> {
+  // Stryker disable next-line Regex: the starter's bearer parsing, which no task changes; the README promises 401 for a missing or unknown token (tested), not how malformed Authorization headers (extra spaces, text around the token) are read
   const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1];
   const { rows } = token
     ? await pool.query<AccountRow>(
@@ -104,6 +109,7 @@ async function account(request: IncomingMessage): Promise<Representation> {
     : { rows: [] };
   const row = rows[0];
   if (!row) {
+    // Stryker disable next-line StringLiteral: the README fixes the 401, WWW-Authenticate and no-store, not the error's wording
     throw new HttpError(401, "a valid bearer token is required", { "WWW-Authenticate": "Bearer" });
   }
   return {
@@ -118,6 +124,7 @@ async function account(request: IncomingMessage): Promise<Representation> {
 /** If-None-Match: `*` or a list of tags, compared weakly (W/"x" and "x" match). */
 function etagMatches(header: string, etag: string): boolean {
   if (header.trim() === "*") return true;
+  // Stryker disable next-line Regex: every tag this server sends has W/ only in front of its quotes, so a client never holds one with W/ inside them, the only tags for which stripping the first W/ anywhere differs
   const opaque = (tag: string) => tag.replace(/^W\//, "");
   return (header.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => opaque(tag) === opaque(etag));
 }
@@ -139,6 +146,7 @@ function acceptsGzip(request: IncomingMessage): boolean {
   for (const part of (request.headers["accept-encoding"] ?? "").split(",")) {
     const [coding = "", ...params] = part.trim().toLowerCase().split(";");
     if (!coding) continue;
+    // Stryker disable next-line Regex: the surviving changes (no ^, no $, \S* after the value) differ only on parameters RFC 9110's Accept-Encoding grammar does not allow (text before q= or after the weight); the README promises nothing for such headers, and the valid weights (q=0, q=0.0, " q=0", q=0.5) are tested
     const q = params.map((param) => /^\s*q=([\d.]+)\s*$/.exec(param)?.[1]).find((value) => value);
     weights.set(coding, q === undefined ? 1 : Number(q));
   }
@@ -165,6 +173,7 @@ function send(request: IncomingMessage, response: ServerResponse, representation
   response
     .writeHead(200, {
       ...headers,
+      // Stryker disable next-line StringLiteral: the README fixes the JSON body, not a media type (the starter's Content-Type, kept as it was)
       "Content-Type": "application/json; charset=utf-8",
       "Content-Length": String(body.length),
     })
@@ -177,16 +186,31 @@ function sendError(response: ServerResponse, error: HttpError): void {
       ...error.headers,
       // Errors are never stored: a product created a second later must not be hidden by a cached 404.
       "Cache-Control": "no-store",
+      // Stryker disable next-line StringLiteral: the README fixes the JSON body, not a media type (the starter's Content-Type, kept as it was)
       "Content-Type": "application/json; charset=utf-8",
     })
-    .end(JSON.stringify({ error: error.message }));
+    .end(
+      // Stryker disable next-line ObjectLiteral: the README fixes an error's status and its Cache-Control: no-store, not its body (the starter's)
+      JSON.stringify({ error: error.message }),
+    );
 }
 
 async function route(request: IncomingMessage): Promise<Representation> {
   const { pathname } = new URL(request.url ?? "/", "http://localhost");
-  const known = pathname === "/products" || pathname === "/account" || /^\/products\/[^/]+$/.test(pathname);
+  const known =
+    // Stryker disable next-line ConditionalExpression: the starter's routing; with every path taken as known (the mutant that survives here), a GET elsewhere reaches the product lookup and is answered 404 with no-store all the same, and the README promises other paths (and other methods on them) nothing
+    pathname === "/products" ||
+    pathname === "/account" ||
+    // Stryker disable next-line Regex: the starter's routing; dropping ^ or $ only lets paths outside the README's table (/x/products/1, /products/1/x) reach the product lookup, which answers them 404 with no-store all the same
+    /^\/products\/[^/]+$/.test(pathname);
+  // Stryker disable next-line CallExpression,ConditionalExpression,StringLiteral: as above, only paths outside the README's table tell these apart (without the throw, a GET elsewhere still ends in a 404 with no-store); the README fixes no wording
   if (!known) throw new HttpError(404, `no route for ${pathname}`);
-  if (request.method !== "GET" && request.method !== "HEAD") {
+  if (
+    request.method !== "GET" &&
+    // Stryker disable next-line ConditionalExpression,StringLiteral: HEAD is the starter's courtesy; the README's routes are GET, and it promises nothing about HEAD
+    request.method !== "HEAD"
+  ) {
+    // Stryker disable next-line ObjectLiteral,StringLiteral: the README fixes only that a 405 (like every error) carries no-store, not its Allow header or wording (the starter's)
     throw new HttpError(405, `${request.method} is not allowed here`, { Allow: "GET, HEAD" });
   }
   if (pathname === "/products") return productList();
@@ -195,6 +219,7 @@ async function route(request: IncomingMessage): Promise<Representation> {
   try {
     id = decodeURIComponent(pathname.slice("/products/".length));
   } catch {
+    // Stryker disable next-line StringLiteral: the README fixes the error's no-store, not its wording
     throw new HttpError(400, "malformed product id");
   }
   return product(id);
@@ -205,7 +230,9 @@ const server = createServer((request, response) => {
     .then((representation) => send(request, response, representation))
     .catch((error: unknown) => {
       if (error instanceof HttpError) return sendError(response, error);
+      // Stryker disable next-line CallExpression: logging the unexpected error is the starter's; the README promises nothing about logs
       console.error(error);
+      // Stryker disable next-line StringLiteral: the README fixes the error's no-store, not its wording
       sendError(response, new HttpError(500, "internal error"));
     });
 });
