@@ -97,23 +97,33 @@ task(1, "Expose GET /metrics in the Prometheus text format", () => {
     ).toBe(total(first, "http_request_duration_seconds_count"));
   });
 
-  it("only GET /metrics is the exposition: /metrics/x and /metricsx are unmatched requests, counted as such", async () => {
+  it("only GET /metrics is the exposition: POST /metrics, /metrics/x and /metricsx are unmatched requests, counted as such", async () => {
     const before = await scrape();
-    const paths = [`/metrics/${uid("x")}`, `/metrics${uid("x")}`];
-    const replies = await Promise.all(paths.map((path) => call("GET", path)));
+    const requests: [string, string][] = [
+      ["GET", `/metrics/${uid("x")}`],
+      ["GET", `/metrics${uid("x")}`],
+      ["POST", "/metrics"],
+    ];
+    const replies = await Promise.all(requests.map(([method, path]) => call(method, path)));
     for (const [i, reply] of replies.entries()) {
+      const [method, path] = requests[i]!;
+      const how =
+        method === "GET"
+          ? 'compare the pathname with "/metrics" exactly, not with startsWith'
+          : "the exposition is GET /metrics only: check the method as well as the path";
       expect(
         reply.status,
-        `GET ${paths[i]} matches no route: it must answer 404 like any unknown path, not serve the metrics ` +
-          `(compare the pathname with "/metrics" exactly, not with startsWith) (${got(reply)})`,
+        `${method} ${path} matches no route: it must answer 404 like any unknown request, not serve the ` +
+          `metrics (${how}) (${got(reply)})`,
       ).toBe(404);
     }
     const after = await scrape();
     expect(
       delta(before, after, "http_requests_total", { route: "unmatched", status_code: "404" }),
-      `GET ${paths.join(" and GET ")} are requests no route matches: each is counted once under ` +
-        `route="unmatched", status_code="404". The series now:\n${showSeries(after, "http_requests_total")}`,
-    ).toBe(2);
+      `${requests.map(([method, path]) => `${method} ${path}`).join(", ")} are requests no route matches: ` +
+        'each is counted once under route="unmatched", status_code="404". The series now:\n' +
+        showSeries(after, "http_requests_total"),
+    ).toBe(requests.length);
   });
 });
 
@@ -191,6 +201,33 @@ task(2, "Count requests by method, route template and status code", () => {
           "grow as much as http_requests_total for the same labels (404s of unmatched paths and 500s too)",
       ).toBe(delta(before, after, "http_requests_total", labels));
     }
+  });
+
+  it("a route matches the whole path: longer or shorter paths than a template are unmatched", async () => {
+    const orderId = await createOrder();
+    const customer = newCustomer();
+    const before = await scrape();
+    const requests: [string, string][] = [
+      ["GET", `/orders/${orderId}/items`],
+      ["GET", `/customers/${customer}/orders/${orderId}`],
+      ["GET", "/orders"],
+      ["POST", `/orders/${orderId}`],
+    ];
+    for (const [method, path] of requests) {
+      const reply = await call(method, path);
+      expect(
+        reply.status,
+        `${method} ${path} matches none of the three routes (a template matches a path with exactly as many ` +
+          "segments, and only for its method): it must answer 404, as the starter's matchRoute does " +
+          `(${got(reply)})`,
+      ).toBe(404);
+    }
+    const after = await scrape();
+    expect(
+      delta(before, after, "http_requests_total", { route: "unmatched", status_code: "404" }),
+      `${requests.map(([method, path]) => `${method} ${path}`).join(", ")} match no route: each is counted once ` +
+        `under route="unmatched", status_code="404". The series now:\n${showSeries(after, "http_requests_total")}`,
+    ).toBe(requests.length);
   });
 
   it("ids in paths never become label values: many distinct paths map to a few route templates", async () => {
