@@ -39,6 +39,13 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   page,
 }, testInfo) => {
   const foreignRequests = await recordForeignRequests(page);
+  // Every dialog is accepted. "Leave site?" shows only if the reload below beats the autosave, so the
+  // confirmations are recorded rather than awaited one by one.
+  const confirmations: string[] = [];
+  page.on("dialog", (dialog) => {
+    if (dialog.type() === "confirm") confirmations.push(dialog.message());
+    void dialog.accept();
+  });
   const servedBodies: string[] = [];
   page.on("response", (response) => {
     const type = response.headers()["content-type"] ?? "";
@@ -149,7 +156,6 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   await page.locator(".monaco-editor").first().click();
   await page.keyboard.press("ControlOrMeta+Home");
   await page.keyboard.type("// typed just before leaving\n");
-  page.once("dialog", (dialog) => void dialog.accept()); // "Leave site? Changes you made may not be saved."
   await page.reload();
   await expect(page.locator(".monaco-editor .view-lines").first()).toContainText(
     "typed just before leaving",
@@ -166,10 +172,17 @@ test("a new learner signs up, fails a run, fixes the code, passes, and sees it o
   await page.getByText("This Run's code, compared with your draft").click();
   await expect(page.getByTestId("run-code-changes")).toHaveText(/Your draft differs in src\/bank\.ts/);
   await expect(page.getByTestId("run-diff").locator(".monaco-diff-editor")).toBeVisible({ timeout: 60_000 });
-  page.once("dialog", (dialog) => void dialog.accept()); // "Replace your draft with this Run's code?"
   await page.getByRole("button", { name: "Restore this code" }).click();
+  await expect
+    .poll(() => confirmations)
+    .toEqual(["Replace your draft with this Run's code? Your current draft is replaced."]);
   await expect(page.getByTestId("run-code-changes")).toHaveText("Your draft is the same as this Run's code.");
   await expect.poll(async () => (await savedDraft(page))?.["src/bank.ts"], { timeout: 20_000 }).toBe(starter);
+  // The restore is one edit in the editor's history: Ctrl+Z brings the draft back.
+  await page.locator(".monaco-editor").first().click();
+  await page.keyboard.press("ControlOrMeta+Z");
+  await expect(page.getByTestId("run-code-changes")).toHaveText(/Your draft differs in src\/bank\.ts/);
+  await expect(page.getByTestId("save-state")).toHaveText("All changes saved", { timeout: 20_000 });
 
   // A learner on the instructor page gets a 403 that says why, not the page and not a 200.
   const instructorOnly = await page.goto("/instructor");

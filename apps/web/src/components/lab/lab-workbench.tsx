@@ -48,7 +48,6 @@ export function LabWorkbench({
   const router = useRouter();
   const showPane = useShowPane();
   const [files, setFiles] = useState(() => editableContents(starterFiles, draftFiles));
-  const [editorGeneration, setEditorGeneration] = useState(0);
   const [saveState, setSaveState] = useState<SaveState>("saved");
   const [submissionId, setSubmissionId] = useState<string | null>(null);
   // A Run of this page that has not finished yet: Run waits for it, so a double click queues nothing twice.
@@ -70,7 +69,6 @@ export function LabWorkbench({
       return;
     }
     setFiles(restored);
-    setEditorGeneration((generation) => generation + 1);
     setSaveState("unsaved");
   }, [signedIn, labId, starterFiles, draftFiles]);
 
@@ -162,16 +160,16 @@ export function LabWorkbench({
   const onReset = () => {
     if (!window.confirm("Replace your code with the starter files? Your saved draft is deleted.")) return;
     setFiles(editableContents(starterFiles, null));
-    setEditorGeneration((generation) => generation + 1);
     setSaveState("saved");
     if (signedIn) resetDraft.mutate({ labId });
   };
 
+  // Outside changes reach the open editor as one undoable edit (use-lab-models), so Ctrl+Z takes them back;
+  // remounting the editor instead would lose that and, with the diff view open, crashed Monaco.
   const onRestore = (restored: Record<string, string>) => {
     const next = { ...latestFiles.current, ...restored };
     setFiles(next);
     keepUnsavedEdits(labId, next);
-    setEditorGeneration((generation) => generation + 1);
     setSaveState("unsaved");
   };
 
@@ -227,7 +225,6 @@ export function LabWorkbench({
       )}
       <div className="editor-frame">
         <LabEditor
-          key={editorGeneration}
           labId={labId}
           files={editorFiles}
           onChange={onChange}
