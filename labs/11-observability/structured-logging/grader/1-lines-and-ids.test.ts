@@ -91,6 +91,7 @@ task(2, "Give each request a correlation id", () => {
   it("a valid X-Request-Id is reused: echoed in the response and on every line of the request", async () => {
     const orderId = await createOrder("green teapot");
     const requestId = graderRequestId();
+    const sentAt = performance.now();
     const reply = await call("GET", `/orders/${orderId}?delay_ms=${SLOW_MS}`, {
       headers: { "x-request-id": requestId },
     });
@@ -119,6 +120,9 @@ task(2, "Give each request a correlation id", () => {
     ).toBe(longestId);
 
     const { lines } = await waitForRequests([requestId, missingId, longestId]);
+    // From before the slow request was sent until its lines were read: the service's own timings of that
+    // request happened inside this span, so no correct duration_ms can exceed it.
+    const observedMs = performance.now() - sentAt;
     const mine = linesOf(lines, requestId);
     expect(
       mine.map((line) => line.msg),
@@ -147,6 +151,12 @@ task(2, "Give each request a correlation id", () => {
       `duration_ms ${String(completed.duration_ms)} is far more than the request took: milliseconds, not ` +
         "microseconds or nanoseconds (performance.now() and Date.now() count milliseconds)",
     ).toBeLessThan(MAX_MS);
+    expect(
+      completed.duration_ms,
+      `"request completed" says duration_ms ${String(completed.duration_ms)}, yet the grader saw the whole ` +
+        `request, from sending it to reading its lines, take ${observedMs.toFixed(0)} ms: duration_ms is the ` +
+        "time elapsed since the request arrived (performance.now() - start, taken when the request arrives)",
+    ).toBeLessThanOrEqual(observedMs);
     const dbLine = withMsg(mine, "db query")[0]!;
     expect(
       dbLine,
@@ -163,6 +173,12 @@ task(2, "Give each request a correlation id", () => {
         "statement from before pool.query() until it resolved, in milliseconds",
     ).toBeGreaterThanOrEqual(SLOW_MS);
     expect(dbLine.duration_ms, "the db query's duration_ms must be milliseconds").toBeLessThan(MAX_MS);
+    expect(
+      dbLine.duration_ms,
+      `the "db query" line says duration_ms ${String(dbLine.duration_ms)}, more than the whole request it ran ` +
+        `in (${String(completed.duration_ms)} ms in "request completed"): time the statement as ` +
+        "performance.now() - start, start taken just before pool.query()",
+    ).toBeLessThanOrEqual(completed.duration_ms as number);
     const missingCompleted = withMsg(linesOf(lines, missingId), "request completed");
     expect(
       missingCompleted.length,
@@ -179,13 +195,16 @@ task(2, "Give each request a correlation id", () => {
   });
 
   it("without X-Request-Id, the trace id of a valid W3C traceparent is the request id", async () => {
-    const traceId = randomHex(32);
-    const traceparent = `00-${traceId}-${randomHex(16)}-01`;
+    // Ids that begin and end with zeros, as real ones often do (the W3C example's trace id starts with 0):
+    // only an id that is all zeros is invalid.
+    const traceId = `00${randomHex(28)}00`;
+    const traceparent = `00-${traceId}-0${randomHex(14)}0-01`;
     const reply = await call("GET", "/orders/none", { headers: { traceparent } });
     expect(
       reply.headers.get("x-request-id"),
       `a request with only traceparent: ${traceparent} continues that trace: its id is the trace id, the ` +
-        "32 hex digits after the version, echoed in X-Request-Id",
+        "32 hex digits after the version, echoed in X-Request-Id. Ids may begin or end with zeros: only an " +
+        "id that is all zeros is invalid (anchor the all-zeros check at both ends)",
     ).toBe(traceId);
 
     const requestId = graderRequestId();
@@ -228,6 +247,7 @@ task(2, "Give each request a correlation id", () => {
       [{ traceparent: `00-${trace}-${"0".repeat(16)}-01` }, "a traceparent whose parent id is all zeros"],
       [{ traceparent: `00-${trace.toUpperCase()}-${parent}-01` }, "a traceparent with upper-case hex"],
       [{ traceparent: `ff-${trace}-${parent}-01` }, "a traceparent of version ff instead of 00"],
+      [{ traceparent: `x00-${trace}-${parent}-01` }, "a traceparent with more before its version"],
       [{ traceparent: `00-${trace}-${parent}-01-extra` }, "a traceparent with more after its flags"],
       [{ traceparent: `00-${trace}-${parent}-1` }, "a traceparent whose flags are one digit"],
       [{ traceparent: "00-abc-def-01" }, "a traceparent with ids too short"],

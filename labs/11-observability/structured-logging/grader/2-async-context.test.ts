@@ -52,6 +52,11 @@ task(3, "Carry the id through async work with AsyncLocalStorage", () => {
       "every line caused by the request carries its id: the INSERT's db query, order created, the access line, " +
         "then the UPDATE's db query and warehouse notified",
     ).toEqual(["db query", "order created", "request completed", "db query", "warehouse notified"]);
+    expect(
+      withMsg(linesOf(lines, requestId), "request completed")[0],
+      '"request completed" describes this request: method POST (request.method, not a fixed "GET"), path ' +
+        "/orders and the status sent, 201",
+    ).toMatchObject({ method: "POST", path: "/orders", status: 201 });
     const [insert, update] = withMsg(linesOf(lines, requestId), "db query");
     expect(
       [insert!.rows, update!.rows],

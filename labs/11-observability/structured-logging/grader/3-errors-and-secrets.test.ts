@@ -46,6 +46,24 @@ function expectOneErrorLine(errors: LogLine[], lines: LogLine[], requestId: stri
   ).toBe(1);
 }
 
+/** Orders whose item starts with this cannot be marked notified: the warehouse step after the response fails. */
+const REFUSED_ITEM = "refused by the warehouse";
+
+/** A trigger (the grader's own, as superuser) that makes the UPDATE of notifyWarehouse() fail for those orders. */
+async function refuseWarehouseNotifications(): Promise<void> {
+  await postgres().query(`
+    CREATE OR REPLACE FUNCTION grader_refuse_notification() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.item LIKE '${REFUSED_ITEM}%' THEN
+        RAISE EXCEPTION 'the warehouse refused order %', NEW.id;
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await postgres().query(`
+    CREATE OR REPLACE TRIGGER grader_refuse_notification BEFORE UPDATE ON orders
+      FOR EACH ROW EXECUTE FUNCTION grader_refuse_notification()`);
+}
+
 task(4, "Log errors once, at the boundary, as data", () => {
   it("a failing request answers 500 with its id and logs exactly one error line with the stack and cause as fields", async () => {
     const { end: before } = await output();
@@ -65,6 +83,11 @@ task(4, "Log errors once, at the boundary, as data", () => {
         "logs; the error itself stays in the logs",
     ).toEqual({ error: "internal error", request_id: requestId });
     expect(reply.headers.get("x-request-id"), "a 500 carries X-Request-Id too").toBe(requestId);
+    expect(
+      reply.headers.get("content-type") ?? "",
+      'the 500 body is JSON, so say so: send it with "content-type: application/json", or clients will not ' +
+        "parse it and show the request_id",
+    ).toMatch(/^application\/json/);
 
     const { lines, garbage } = await waitForLines(
       ({ lines: soFar }) =>
@@ -142,6 +165,56 @@ task(4, "Log errors once, at the boundary, as data", () => {
       (errors[0]!.err as SerializedError | undefined)?.type === "URIError",
       `the error line's err.type must be the error's name, URIError (got ${show(errors[0])})`,
     ).toBe(true);
+  });
+
+  it("a failure after the response is one warn line with the request's id and the error as data", async () => {
+    await refuseWarehouseNotifications();
+    const { end: before } = await output();
+    const requestId = graderRequestId();
+    const reply = await call("POST", "/orders", {
+      headers: { "x-request-id": requestId },
+      body: { item: `${REFUSED_ITEM} ${uid("crate")}`, quantity: 1 },
+    });
+    expect(reply.status, `POST /orders { item, quantity: 1 } must answer 201 (${got(reply)})`).toBe(201);
+    const orderId = (reply.json as { id?: unknown } | undefined)?.id;
+    expect(typeof orderId, `POST /orders answers 201 { id }: the body has no id (${got(reply)})`).toBe(
+      "string",
+    );
+
+    const failedFor = (lines: LogLine[]): LogLine[] =>
+      withMsg(lines, "warehouse notification failed").filter((line) => line.order_id === orderId);
+    const { lines, garbage } = await waitForLines(({ lines: soFar }) => failedFor(soFar).length > 0, before);
+    expect(
+      garbage,
+      "the failure was printed as lines that are not JSON: a warning with an error in its fields is one JSON " +
+        "line too, its stack a string field",
+    ).toEqual([]);
+    const warnings = failedFor(lines);
+    expect(
+      warnings.length,
+      "50 ms after answering, the route's warehouse step failed (the grader made its UPDATE fail), and it logs " +
+        `log.warn("warehouse notification failed", { order_id, err }): exactly one such line must be printed`,
+    ).toBe(1);
+    const warning = warnings[0]!;
+    expect(
+      warning.level,
+      `log.warn(...) writes "level": "warn", one of debug, info, warn and error (not "warning"). Got ${show(warning)}`,
+    ).toBe("warn");
+    expect(
+      warning.request_id === requestId,
+      "the warehouse step ran after the response was sent, but the request started it: its line must carry " +
+        `"request_id": "${requestId}" (AsyncLocalStorage.run() follows timers and promises). Got ${show(warning)}`,
+    ).toBe(true);
+    const err = warning.err as SerializedError | undefined;
+    expect(
+      {
+        message: err?.message,
+        code: err?.code,
+        stack: typeof err?.stack === "string" && err.stack.length > 0,
+      },
+      "every Error in a line's fields, at any level, is serialized as { type, message, stack, ...its own " +
+        `properties }: here the database's message, pg's code P0001 and the stack as a string. Got ${show(warning)}`,
+    ).toEqual({ message: `the warehouse refused order ${String(orderId)}`, code: "P0001", stack: true });
   });
 });
 
@@ -223,6 +296,7 @@ task(5, "Keep secrets out of the logs", () => {
         email,
         password,
         Password_Confirmation: value("Password_Confirmation"),
+        invited_by: null,
         profile: {
           name: "Grace",
           api_token: value("profile.api_token"),
@@ -231,12 +305,20 @@ task(5, "Keep secrets out of the logs", () => {
           Authorization: value("profile.Authorization"),
           "Set-Cookie": [value("profile.Set-Cookie")],
           Cookie: value("profile.Cookie"),
+          // Not secrets: authorization, cookie and set-cookie are whole names; only password, secret and
+          // token count anywhere in a name.
+          authorization_level: "member",
+          needs_authorization: false,
+          cookie_consent: "essential",
+          tracking_cookie: "declined",
         },
       },
     });
-    expect(reply.status, `POST /users { email, password, profile } must answer 201 (${got(reply)})`).toBe(
-      201,
-    );
+    expect(
+      reply.status,
+      `POST /users { email, password, profile } must answer 201 (${got(reply)}). A 500 here means log() threw ` +
+        "on one of the body's values (null, an array, a nested object): logging must never throw into the route",
+    ).toBe(201);
 
     const { lines } = await waitForRequests([requestId]);
     const text = await printed();
@@ -253,11 +335,15 @@ task(5, "Keep secrets out of the logs", () => {
     ).toBe(true);
     expect(
       received!.user,
-      `the route logs log.info("signup received", { user: body }): redact the secrets and keep the rest, as it is. Got ${show(received)}`,
+      'the route logs log.info("signup received", { user: body }): redact the secrets and keep the rest as it ' +
+        "is, null values and array elements included. Only a name that is authorization, cookie or set-cookie " +
+        "(ignoring case), or that contains password, secret or token, is a secret: authorization_level or " +
+        `cookie_consent are not. Got ${show(received)}`,
     ).toEqual({
       email,
       password: "[REDACTED]",
       Password_Confirmation: "[REDACTED]",
+      invited_by: null,
       profile: {
         name: "Grace",
         api_token: "[REDACTED]",
@@ -266,6 +352,10 @@ task(5, "Keep secrets out of the logs", () => {
         Authorization: "[REDACTED]",
         "Set-Cookie": "[REDACTED]",
         Cookie: "[REDACTED]",
+        authorization_level: "member",
+        needs_authorization: false,
+        cookie_consent: "essential",
+        tracking_cookie: "declined",
       },
     });
 
