@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { startTestDatabase, type TestDatabase } from "@backend-labs/db/testing";
 import {
+  cancelSubmission,
   enqueueSubmission,
   getSubmission,
   listEvents,
@@ -114,6 +115,18 @@ function eventOf(events: StoredGradingEvent[], type: string, attempt: number) {
 
 const pidOf = (workerId: string) => Number(workerId.split(":").at(-2));
 
+/** Queues the slow solution once the worker is up; resolves with its id once its first test ran. */
+async function slowGradeUnderWay(worker: Worker): Promise<string> {
+  await ready(worker);
+  const { id } = await enqueueSubmission(pool, {
+    userId,
+    labId: "text-tools",
+    files: { "src/text.ts": slowSolution },
+  });
+  await eventually("the first test", async () => eventOf(await listEvents(pool, id), "test", 1));
+  return id;
+}
+
 describe("labs worker", () => {
   it(
     "finishes a job whose worker was killed mid-grade, on another worker once the lease expired",
@@ -212,13 +225,7 @@ describe("labs worker", () => {
     async () => {
       const worker = startWorker();
       try {
-        await ready(worker);
-        const { id } = await enqueueSubmission(pool, {
-          userId,
-          labId: "text-tools",
-          files: { "src/text.ts": slowSolution },
-        });
-        await eventually("the first test", async () => eventOf(await listEvents(pool, id), "test", 1));
+        const id = await slowGradeUnderWay(worker);
         worker.process.kill("SIGTERM");
         expect(await worker.exited).toBe(0);
 
@@ -226,6 +233,32 @@ describe("labs worker", () => {
         const events = await listEvents(pool, id);
         expect(events.at(-1)?.event).toMatchObject({ type: "retrying" });
         expect(JSON.parse(worker.stdout().trim())).toMatchObject({ submissionId: id, outcome: "released" });
+        expect(await leftoversOfRunner(worker.pid)).toEqual({ containers: 0, networks: 0 });
+      } finally {
+        worker.process.kill("SIGKILL");
+      }
+    },
+  );
+
+  it(
+    "stops a grade its learner cancelled at the next lease renewal, tears it down and writes nothing",
+    { timeout: 120_000 },
+    async () => {
+      const worker = startWorker();
+      try {
+        const id = await slowGradeUnderWay(worker);
+        expect(await cancelSubmission(pool, id, userId)).toBe(true);
+
+        const outcome = await eventually(
+          "the worker's outcome line",
+          () => worker.stdout().trim() || undefined,
+        );
+        expect(JSON.parse(outcome)).toMatchObject({ submissionId: id, outcome: "lease-lost" });
+        expect(await getSubmission(pool, id)).toMatchObject({ state: "cancelled", result: null });
+        expect((await listEvents(pool, id)).at(-1)?.event).toEqual({ type: "cancelled" });
+        // The worker keeps warm services for its next grade; once it stops, nothing of the grade is left.
+        worker.process.kill("SIGTERM");
+        expect(await worker.exited).toBe(0);
         expect(await leftoversOfRunner(worker.pid)).toEqual({ containers: 0, networks: 0 });
       } finally {
         worker.process.kill("SIGKILL");

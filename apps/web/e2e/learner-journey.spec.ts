@@ -215,3 +215,45 @@ test("a visitor can read a lab and edit code, but must sign up to run it", async
   await expect(page.getByRole("heading", { name: "The backend roadmap, lab by lab" })).toBeVisible();
   expect(foreignRequests).toEqual([]);
 });
+
+test("Run is disabled while a Run is in flight, and Cancel really stops it", async ({ page }) => {
+  const email = `canceller-${Date.now()}@example.com`;
+  await page.goto("/sign-up");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(email);
+  await page.goto(`/labs/${labId}`);
+  await expect(page.locator(".monaco-editor .view-lines").first()).toContainText("import", {
+    timeout: 60_000,
+  });
+
+  // Code that keeps its process busy for two minutes while it loads: the grade waits on it, long enough
+  // to cancel by hand.
+  await pasteIntoEditor(page, `${starter}\nfor (const end = Date.now() + 120_000; Date.now() < end; );\n`);
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await expect(page.locator(".run-button")).toBeDisabled();
+  const cancel = page.getByRole("button", { name: "Cancel", exact: true });
+  await expect(cancel).toBeEnabled();
+  await expect(page.getByTestId("step-queued")).toBeVisible();
+  await cancel.click();
+
+  const summary = page.getByTestId("result-summary");
+  await expect(summary).toHaveAttribute("data-status", "cancelled", { timeout: 30_000 });
+  await expect(summary).toContainText("You cancelled this Run");
+  await expect(page.getByTestId("step-done")).toHaveAttribute("data-state", "skipped");
+  await expect(page.locator(".run-button")).toBeEnabled();
+  await expect(cancel).toBeHidden();
+  const history = page.getByTestId("submission-history").getByRole("button");
+  await expect(history).toHaveCount(1);
+  await expect(history.first()).toContainText("cancelled");
+  // Cancelled Runs no longer count against the learner's limit of 2 in flight: a third Run is accepted.
+  for (const runs of [2, 3]) {
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    await expect(cancel).toBeEnabled();
+    await cancel.click();
+    await expect(summary).toHaveAttribute("data-status", "cancelled", { timeout: 30_000 });
+    await expect(history).toHaveCount(runs);
+  }
+  await expect(page.getByTestId("run-error")).toBeHidden();
+});

@@ -58,6 +58,25 @@ describe("running code", () => {
   });
 });
 
+describe("cancelling a run", () => {
+  it("stops the learner's own Run, frees its in-flight place, and leaves others' Runs alone", async () => {
+    const api = await learner("changed-mind@example.com");
+    const files = { "src/bank.ts": "export {};" };
+    const first = await api.submission.run({ labId, files });
+    const second = await api.submission.run({ labId, files });
+
+    const other = await learner("bystander@example.com");
+    await expect(other.submission.cancel({ id: first.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+    expect(await api.submission.cancel({ id: first.id })).toEqual({ cancelled: true });
+    expect(await api.submission.get({ id: first.id })).toMatchObject({ state: "cancelled", result: null });
+    // Only the second is in flight now, so a third Run is accepted under the limit of 2.
+    await api.submission.run({ labId, files });
+    expect(await api.submission.cancel({ id: first.id })).toEqual({ cancelled: false });
+    expect(await api.submission.get({ id: second.id })).toMatchObject({ state: "queued" });
+  });
+});
+
 describe("watching a run", () => {
   it("replays what happened, then streams events live until the result, without test code", async () => {
     await harness.db.pool.query("UPDATE submissions SET state = 'finished'");

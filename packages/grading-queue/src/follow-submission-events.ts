@@ -12,7 +12,7 @@ export interface FollowOptions {
 
 /**
  * A submission's events: first those already stored, then each new one as it is stored, ending after
- * `finished` (or at once when the submission does not exist). Subscribes before the first read, and
+ * `finished` or `cancelled` (or at once when the submission does not exist). Subscribes before the first read, and
  * re-reads after every announcement or resync, so nothing is missed or repeated.
  */
 export async function* followSubmissionEvents(
@@ -43,10 +43,10 @@ export async function* followSubmissionEvents(
       for (const stored of await listEvents(db, submissionId, lastId)) {
         yield stored;
         lastId = stored.id;
-        if (stored.event.type === "finished") return;
+        if (stored.event.type === "finished" || stored.event.type === "cancelled") return;
       }
-      // Finished before the read, and every event up to `finished` was already seen before afterEventId.
-      if (state === "finished") return;
+      // Ended before the read, and every event up to the last was already seen before afterEventId.
+      if (state === "finished" || state === "cancelled") return;
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);

@@ -2,7 +2,7 @@ import { type GradeResult, gradeResultSchema, type GradeStatus } from "@backend-
 import { z } from "zod";
 import { type Queryable } from "./queryable.ts";
 
-export type JobState = "queued" | "running" | "finished";
+export type JobState = "queued" | "running" | "finished" | "cancelled";
 
 /** A submission as the queue sees it. */
 export interface SubmissionRecord {

@@ -5,7 +5,7 @@ import { z } from "zod";
  * What happens to a submission, as stored in submission_events.payload and streamed to the learner:
  * queued, then per claim `claimed`, the grade's progress (`stage`s and `test`s, defined with the result
  * contract in @backend-labs/grade-result), a `retrying` when a claim ended without a result, and finally
- * one `finished`.
+ * one `finished`, or `cancelled` when the learner stopped it first.
  */
 export const gradingEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("queued") }),
@@ -13,6 +13,7 @@ export const gradingEventSchema = z.discriminatedUnion("type", [
   ...gradeProgressSchema.options,
   z.object({ type: z.literal("retrying"), reason: z.string() }),
   z.object({ type: z.literal("finished"), status: gradeStatus }),
+  z.object({ type: z.literal("cancelled") }),
 ]);
 export type GradingEvent = z.infer<typeof gradingEventSchema>;
 

@@ -1,4 +1,5 @@
 export { type ClaimOptions, claimNextJob, defaultMaxAttempts } from "./claim-next-job.ts";
+export { cancelSubmission } from "./cancel-submission.ts";
 export { ClaimedJob, LeaseLostError } from "./claimed-job.ts";
 export { gradingJobsChannel, submissionEventsChannel } from "./channels.ts";
 export { type EnqueueInput, enqueueInputSchema, enqueueSubmission } from "./enqueue-submission.ts";

@@ -84,6 +84,8 @@ export function LabWorkbench({
   );
   const { mutate: saveDraftNow } = saveDraft;
   const resetDraft = useMutation(trpc.draft.reset.mutationOptions());
+  // The Run's own events say when it stopped (the results panel's onFinished), so nothing to do on success.
+  const cancelRun = useMutation(trpc.submission.cancel.mutationOptions());
   const run = useMutation(
     trpc.submission.run.mutationOptions({
       onMutate: () => {
@@ -204,6 +206,17 @@ export function LabWorkbench({
         >
           {run.isPending ? "Submitting…" : runInFlight ? "Running…" : "Run"}
         </button>
+        {runInFlight && (
+          <button
+            type="button"
+            className="button secondary"
+            onClick={() => submissionId && cancelRun.mutate({ id: submissionId })}
+            disabled={run.isPending || cancelRun.isPending}
+            title="Stop this Run: it leaves the queue, or its grade is stopped"
+          >
+            {cancelRun.isPending ? "Cancelling…" : "Cancel"}
+          </button>
+        )}
         <button type="button" className="button secondary" onClick={onReset}>
           Reset to starter
         </button>

@@ -49,19 +49,20 @@ export function ResultsPanel({
     }),
   );
   const finished = events.some(({ event }) => event.type === "finished");
+  const cancelled = events.some(({ event }) => event.type === "cancelled");
   const submission = useQuery(
     trpc.submission.get.queryOptions(
       { id: submissionId ?? "" },
       { enabled: submissionId !== null && finished },
     ),
   );
-  // Once per run: the parent refreshes progress and history when a result arrives.
+  // Once per run: the parent refreshes progress and history when a result arrives or the Run is cancelled.
   const notifiedFor = useRef<string | null>(null);
   useEffect(() => {
-    if (!finished || notifiedFor.current === submissionId) return;
+    if (!(finished || cancelled) || notifiedFor.current === submissionId) return;
     notifiedFor.current = submissionId;
     onFinished?.();
-  }, [finished, submissionId, onFinished]);
+  }, [finished, cancelled, submissionId, onFinished]);
   const result = submission.data?.result ?? null;
   useEffect(() => {
     if (result) onResult?.(result);
@@ -78,9 +79,10 @@ export function ResultsPanel({
   }
 
   const step = currentStep(events.map(({ event }) => event));
-  // A grade that ended in an error before any test ran stopped at the step it was in.
-  const stoppedAt =
-    result?.status === "error" && result.tests.length === 0
+  // A grade that ended in an error before any test ran stopped at the step it was in; so did a cancelled one.
+  const stoppedAt = cancelled
+    ? step
+    : result?.status === "error" && result.tests.length === 0
       ? lastStepReached(events.map(({ event }) => event))
       : undefined;
   const liveTests: TestRow[] = events.flatMap(({ event }) =>
@@ -106,11 +108,13 @@ export function ResultsPanel({
           const reached = runSteps.findIndex((entry) => entry.key === step);
           const stopped = runSteps.findIndex((entry) => entry.key === stoppedAt);
           const state =
-            stopped >= 0 && candidate.key !== "done"
+            stopped >= 0 && (candidate.key !== "done" || cancelled)
               ? index < stopped
                 ? "done"
                 : index === stopped
-                  ? "failed"
+                  ? cancelled
+                    ? "cancelled"
+                    : "failed"
                   : "skipped"
               : index < reached || step === "done"
                 ? "done"
@@ -132,7 +136,14 @@ export function ResultsPanel({
       {subscription.status === "error" && (
         <p className="form-error">Lost the live connection: {subscription.error?.message}. Reconnecting…</p>
       )}
-      {retrying?.type === "retrying" && !finished && <p className="notice">{retrying.reason}</p>}
+      {retrying?.type === "retrying" && !finished && !cancelled && (
+        <p className="notice">{retrying.reason}</p>
+      )}
+      {cancelled && (
+        <p className="result-summary status-cancelled" data-testid="result-summary" data-status="cancelled">
+          You cancelled this Run{liveTests.length > 0 ? " while its tests ran" : ""}: it has no result.
+        </p>
+      )}
       {result && (
         <p
           className={`result-summary status-${result.status}`}
@@ -181,6 +192,7 @@ function currentStep(events: GradingEvent[]): RunStepKey {
   let step: RunStepKey = "queued";
   for (const event of events) {
     if (event.type === "finished") return "done";
+    if (event.type === "cancelled") return step;
     if (event.type === "stage") step = stepOfStage(event.stage);
     if (event.type === "test") step = "tests";
     if (event.type === "retrying") step = "queued";

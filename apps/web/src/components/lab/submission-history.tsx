@@ -15,7 +15,8 @@ export function SubmissionHistory({ labId, selectedId, onSelect }: SubmissionHis
   const history = useQuery({
     ...trpc.submission.list.queryOptions({ labId }),
     // While a run is in flight, its row changes state: poll gently until everything finished.
-    refetchInterval: (query) => (query.state.data?.some((row) => row.state !== "finished") ? 2_000 : false),
+    refetchInterval: (query) =>
+      query.state.data?.some((row) => row.state === "queued" || row.state === "running") ? 2_000 : false,
   });
   if (!history.data || history.data.length === 0) return null;
   return (

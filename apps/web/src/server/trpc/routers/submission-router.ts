@@ -1,4 +1,4 @@
-import { enqueueSubmission, followSubmissionEvents } from "@backend-labs/grading-queue";
+import { cancelSubmission, enqueueSubmission, followSubmissionEvents } from "@backend-labs/grading-queue";
 import { tracked, TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { browserResult, testCounts } from "../../labs/browser-result.ts";
@@ -30,7 +30,7 @@ async function checkRunAllowance(ctx: Context & { user: NonNullable<Context["use
       select: { createdAt: true },
       orderBy: { createdAt: "asc" },
     }),
-    ctx.db.prisma.submission.count({ where: { userId: ctx.user.id, state: { not: "finished" } } }),
+    ctx.db.prisma.submission.count({ where: { userId: ctx.user.id, state: { in: ["queued", "running"] } } }),
   ]);
   if (recent.length >= runsPerMinute) {
     const oldest = recent[0]!.createdAt.getTime();
@@ -53,6 +53,16 @@ export const submissionRouter = router({
     const files = editableFiles(requireLab(ctx, input.labId), input.files);
     await checkRunAllowance(ctx);
     return enqueueSubmission(ctx.db.pool, { userId: ctx.user.id, labId: input.labId, files });
+  }),
+
+  /** Stops one of the caller's Runs that has no result yet: out of the queue, or its grade aborted. */
+  cancel: learnerProcedure.input(z.object({ id: submissionId })).mutation(async ({ ctx, input }) => {
+    if (await cancelSubmission(ctx.db.pool, input.id, ctx.user.id)) return { cancelled: true };
+    const submission = await ctx.db.prisma.submission.findUnique({ where: { id: input.id } });
+    if (!submission || submission.userId !== ctx.user.id)
+      throw new TRPCError({ code: "NOT_FOUND", message: "There is no such Run of yours." });
+    // It ended while the learner clicked: nothing to stop, and the result stands.
+    return { cancelled: false };
   }),
 
   list: learnerProcedure

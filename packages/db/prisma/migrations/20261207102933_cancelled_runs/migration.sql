@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "JobState" ADD VALUE 'cancelled';
