@@ -48,7 +48,7 @@ export default defineConfig({
     env: {
       BACKEND_LABS_RUNS_PER_MINUTE: "20",
       BACKEND_LABS_RUNS_IN_FLIGHT: "2",
-      BACKEND_LABS_INSTRUCTOR_EMAILS: "teacher@example.com",
+      BACKEND_LABS_INSTRUCTOR_EMAILS: "teacher@example.com,auditor@example.com",
     },
   },
 });
