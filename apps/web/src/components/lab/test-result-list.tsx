@@ -2,6 +2,7 @@
 
 import { useState } from "react";
 import type { BrowserResult } from "../../server/labs/browser-result.ts";
+import { splitTestMessage } from "./test-message.ts";
 
 export interface TestRow {
   name: string;
@@ -68,6 +69,21 @@ function withInlineCode(text: string) {
     );
 }
 
+function TestMessage({ message }: { message: string }) {
+  const { text, diff } = splitTestMessage(message);
+  return (
+    <>
+      <pre className="test-message">{text}</pre>
+      {diff && (
+        <details className="test-diff">
+          <summary>The values compared (- expected, + received)</summary>
+          <pre>{diff}</pre>
+        </details>
+      )}
+    </>
+  );
+}
+
 function TestLine({ row }: { row: TestRow }) {
   return (
     <li className={`test-row status-${row.status}`} data-testid="test-row" data-status={row.status}>
@@ -80,7 +96,7 @@ function TestLine({ row }: { row: TestRow }) {
       </div>
       {row.status !== "pass" && (
         <div className="test-details">
-          {row.message && <pre className="test-message">{row.message}</pre>}
+          {row.message && <TestMessage message={row.message} />}
           {row.output && (
             <details>
               <summary>Your code&apos;s own output (what it printed while this test ran)</summary>
