@@ -149,6 +149,9 @@ async function judge(
   const first = reachedBy && !coverage.outsideTests.has(mutant.id) ? [...reachedBy] : undefined;
   let result = await grade(first);
   if (result.status === "pass" && first && first.length < lab.graderFiles.length) result = await grade();
+  // A declared equivalent that fails once may have met a flaky moment (a loaded machine): only a second
+  // failure, on the whole suite, overrules the author's declaration.
+  if (equivalent && result.status !== "pass") result = await grade();
 
   if (result.status === "error" && result.message?.startsWith("Your code does not compile")) {
     return { ...entry, status: "compile-error" };
