@@ -52,7 +52,10 @@ export async function runWorker(options: WorkerOptions, stop: AbortSignal): Prom
   const connection = { connectionString: options.databaseUrl, application_name: `labs worker ${workerId}` };
   const pool = new pg.Pool({ ...connection, max: options.concurrency * 2 + 2 });
   // An idle connection that breaks (database restart) must not crash the worker; the next query reconnects.
-  pool.on("error", (error) => log(`database connection lost: ${error.message}`));
+  // While stopping it is expected (Ctrl+C reaches a local database too), so not worth a scary line.
+  pool.on("error", (error) => {
+    if (!stop.aborted) log(`database connection lost: ${error.message}`);
+  });
   try {
     await pool.query("SELECT 1");
   } catch (error) {
