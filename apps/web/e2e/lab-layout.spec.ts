@@ -48,3 +48,27 @@ test("on a phone the lab page shows one pane at a time under tabs, and the heade
   await expect(page.locator(".lab-brief")).toBeVisible();
   await expect(page.locator(".editor-frame")).toBeHidden();
 });
+
+test("the editor's suggestions open whole on the last line, at desktop and phone sizes", async ({ page }) => {
+  for (const viewport of [
+    { width: 1440, height: 1000 },
+    { width: 390, height: 844 },
+  ]) {
+    await page.setViewportSize(viewport);
+    await page.goto(labPath);
+    if (viewport.width < 900)
+      await page.getByRole("tablist", { name: "Lab page" }).getByRole("tab", { name: "Code" }).click();
+    const editor = page.locator(".monaco-editor").first();
+    await expect(editor.locator(".view-lines")).toContainText("import", { timeout: 60_000 });
+    // Suggestions come from Monaco's TypeScript worker once the type definitions are in.
+    await expect(page.getByText("Loading type definitions…")).toBeHidden({ timeout: 90_000 });
+    await editor.click();
+    await page.keyboard.press("ControlOrMeta+End");
+    await page.keyboard.type("\nMath.");
+    await page.keyboard.press("ControlOrMeta+Space");
+    const suggestions = page.locator(".suggest-widget.visible");
+    await expect(suggestions).toContainText("abs", { timeout: 60_000 });
+    // Wholly visible: not cut off by the editor's frame, the results below it or the window.
+    await expect(suggestions).toBeInViewport({ ratio: 1 });
+  }
+});
