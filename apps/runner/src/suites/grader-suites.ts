@@ -63,7 +63,10 @@ export class GraderSuites implements AsyncDisposable {
   }
 
   private close(suite: WarmSuite): void {
-    const closed = suite.vitest.close().catch(() => undefined);
+    const closed = suite.vitest
+      .close()
+      .catch(() => undefined)
+      .finally(() => process.setMaxListeners(process.getMaxListeners() - 1));
     this.closing.add(closed);
     void closed.finally(() => this.closing.delete(closed));
   }
@@ -79,6 +82,9 @@ async function createSuite(lab: Lab, fingerprint: string): Promise<WarmSuite> {
   const handlersBefore = signalHandlers();
   const callTimeoutMs = lab.manifest.callTimeoutSeconds * 1000;
   let listener: ((testCase: TestCase) => void) | undefined;
+  // An open vitest keeps one listener of its own on the process per event (exit, unhandledRejection, and
+  // the stop signals while it is created): a pool of warm suites is by design, not a listener leak.
+  process.setMaxListeners(process.getMaxListeners() + 1);
   const vitest = await createVitest(
     "test",
     {
@@ -100,7 +106,10 @@ async function createSuite(lab: Lab, fingerprint: string): Promise<WarmSuite> {
     },
     { logLevel: "silent" },
     { stdout: discard, stderr: discard },
-  );
+  ).catch((error: unknown) => {
+    process.setMaxListeners(process.getMaxListeners() - 1);
+    throw error;
+  });
   removeSignalHandlersAddedSince(handlersBefore);
   return {
     lab,
