@@ -296,7 +296,8 @@ describe("labs grade-batch", () => {
 });
 
 describe("labs new", () => {
-  it("scaffolds a lab that validates once mutation-tested", { timeout: 180_000 }, async () => {
+  // Eight grading commands in one test: room for a loaded machine.
+  it("scaffolds a lab that validates once mutation-tested", { timeout: 420_000 }, async () => {
     const labsDir = mkdtempSync(join(tmpdir(), "labs-new-"));
     try {
       symlinkSync(labsNodeModules, join(labsDir, "node_modules"));
