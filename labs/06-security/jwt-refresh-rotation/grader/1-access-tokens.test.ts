@@ -6,6 +6,7 @@ import {
   ACCESS_TOKEN_TTL_SECONDS,
   AUDIENCE,
   createUser,
+  expectErrorBody,
   familiesOf,
   got,
   ISSUER,
@@ -112,6 +113,7 @@ task(1, "Log in: issue an access token and a refresh token", () => {
     ] as const) {
       const reply = await send("POST", "/auth/login", { json: credentials });
       expect(reply.status, `login with ${what} must answer 401, ${got(reply)}`).toBe(401);
+      expectErrorBody(reply, `login with ${what} answered 401`);
     }
     expect(await familiesOf(victim), "a failed login must not create a family").toEqual([]);
 
@@ -119,17 +121,22 @@ task(1, "Log in: issue an access token and a refresh token", () => {
     expect(malformed.status, `login with a body that is not JSON must answer 400, ${got(malformed)}`).toBe(
       400,
     );
+    expectErrorBody(malformed, "login with a body that is not JSON answered 400");
     const missing = await send("POST", "/auth/login", { json: { email: victim.email } });
     expect(missing.status, `login without a password must answer 400, ${got(missing)}`).toBe(400);
+    expectErrorBody(missing, "login without a password answered 400");
     for (const [what, raw] of [
       ["a password that is a number, not a string", JSON.stringify({ email: victim.email, password: 12345 })],
       ["a JSON array instead of an object", JSON.stringify([victim.email, victim.password])],
+      ["the JSON value null instead of an object", "null"],
     ] as const) {
       const reply = await send("POST", "/auth/login", { raw });
       expect(
         reply.status,
-        `login with ${what} must answer 400 (check the body's shape and types before anything else), ${got(reply)}`,
+        `login with ${what} must answer 400 (check the body's shape and types before anything else: ` +
+          `typeof null is "object" too), ${got(reply)}`,
       ).toBe(400);
+      expectErrorBody(reply, `login with ${what} answered 400`);
     }
     expect(await familiesOf(victim), "a refused login must not create a family").toEqual([]);
   });
@@ -160,6 +167,11 @@ task(2, "Verify access tokens on GET /me", () => {
       ["no Authorization header", undefined],
       ["a Basic Authorization header", `Basic ${Buffer.from("user:pass").toString("base64")}`],
       ["a token that is not a JWT", "Bearer not-a-jwt"],
+      [
+        'a valid token followed by "!" (the credential is then not a JWT)',
+        `Bearer ${await signAccessToken(sub)}!`,
+      ],
+      ['a valid token under a scheme named "NotBearer"', `NotBearer ${await signAccessToken(sub)}`],
       ['an unsigned token ("alg": "none")', `Bearer ${unsignedToken(sub)}`],
       [
         "a token signed with another secret",
@@ -203,6 +215,10 @@ task(2, "Verify access tokens on GET /me", () => {
       ],
     ];
     const hints: Record<string, string> = {
+      'followed by "!"':
+        'verify the whole credential after "Bearer ": a JWT-shaped prefix of it is not the token',
+      NotBearer:
+        'the scheme must be exactly Bearer: match "Bearer " at the start of the header, not anywhere in it',
       '"none"': 'pass algorithms: ["HS256"] to jwtVerify, and never decode a token without verifying it',
       "another secret":
         "verify the signature with ACCESS_TOKEN_SECRET (jwtVerify), not just decode the token",
@@ -229,6 +245,7 @@ task(2, "Verify access tokens on GET /me", () => {
         reply.headers.get("www-authenticate") ?? "",
         `a 401 from GET /me (${what}) must carry a WWW-Authenticate header starting with "Bearer" (RFC 6750)`,
       ).toMatch(/^Bearer/i);
+      expectErrorBody(reply, `GET /me with ${what} answered 401`);
     }
   });
 });

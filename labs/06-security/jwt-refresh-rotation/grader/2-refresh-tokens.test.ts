@@ -2,6 +2,7 @@ import { expect, it } from "vitest";
 import { postgres, task } from "@backend-labs/graders";
 import {
   createUser,
+  expectErrorBody,
   familiesOf,
   got,
   login,
@@ -94,6 +95,7 @@ task(3, "Rotate the refresh token on every use", () => {
       unknown.status,
       `refresh with a token that was never issued must answer 401, ${got(unknown)}`,
     ).toBe(401);
+    expectErrorBody(unknown, "refresh with a token that was never issued answered 401");
 
     const stored = await storedTokenRow(refreshToken, "from login");
     await postgres().query(
@@ -105,6 +107,7 @@ task(3, "Rotate the refresh token on every use", () => {
       expired.status,
       `refresh with a token whose expires_at has passed must answer 401, ${got(expired)}: check expires_at`,
     ).toBe(401);
+    expectErrorBody(expired, "refresh with an expired token answered 401");
     const rows = await tokenRowsOf(user);
     expect(rows.length, "a refused refresh must not issue a new token").toBe(1);
     expect(
@@ -121,10 +124,17 @@ task(3, "Rotate the refresh token on every use", () => {
       missing.status,
       `refresh without a refreshToken in the body must answer 400, ${got(missing)}`,
     ).toBe(400);
+    expectErrorBody(missing, "refresh without a refreshToken answered 400");
     const notString = await send("POST", "/auth/refresh", { json: { refreshToken: 12345 } });
     expect(
       notString.status,
       `refresh with a refreshToken that is not a string must answer 400, ${got(notString)}`,
+    ).toBe(400);
+    const nullBody = await send("POST", "/auth/refresh", { raw: "null" });
+    expect(
+      nullBody.status,
+      `refresh with the JSON value null as its body has no refreshToken string and must answer 400 ` +
+        `(typeof null is "object" too), ${got(nullBody)}`,
     ).toBe(400);
   });
 
@@ -139,6 +149,7 @@ task(3, "Rotate the refresh token on every use", () => {
       reply.status,
       `the grader made setting replaced_by fail, so this refresh cannot succeed, ${got(reply)}`,
     ).not.toBe(200);
+    expectErrorBody(reply, "a refresh whose last write failed (the grader made the database refuse it)");
     const rows = await tokenRowsOf(user);
     expect(
       rows.length,
@@ -168,6 +179,7 @@ task(4, "Detect reuse: revoke the whole family", () => {
       replay.status,
       `a refresh token that was already rotated must be refused with 401, ${got(replay)}`,
     ).toBe(401);
+    expectErrorBody(replay, "the replay of a rotated refresh token answered 401");
     const familyId = (await storedTokenRow(stolen.refreshToken, "from login")).family_id;
     const revoked = (await familiesOf(user)).find((row) => row.id === familyId);
     expect(
@@ -190,6 +202,7 @@ task(4, "Detect reuse: revoke the whole family", () => {
       afterTheft.status,
       `the newest token of a family revoked for reuse must be refused too (the thief may hold it), ${got(afterTheft)}`,
     ).toBe(401);
+    expectErrorBody(afterTheft, "a refresh with the newest token of a family revoked for reuse answered 401");
     const replayAgain = await refresh(stolen.refreshToken);
     expect(replayAgain.status, `a token of a revoked family must answer 401, ${got(replayAgain)}`).toBe(401);
     const familyAfter = (await familiesOf(user)).find((row) => row.id === familyId);

@@ -2,6 +2,7 @@ import { expect, it } from "vitest";
 import { task } from "@backend-labs/graders";
 import {
   createUser,
+  expectErrorBody,
   familiesOf,
   got,
   login,
@@ -71,6 +72,7 @@ task(6, "Log out: revoke the family", () => {
     expect(unknown.status, `logout with a token that was never issued must answer 401, ${got(unknown)}`).toBe(
       401,
     );
+    expectErrorBody(unknown, "logout with a token that was never issued answered 401");
 
     const other = await refresh(otherDevice.refreshToken);
     expect(

@@ -60,6 +60,23 @@ export function got(reply: Reply): string {
   return `got ${reply.status}${body ? ` ${body}` : " with no body"}`;
 }
 
+/**
+ * The README: "Errors are { "error": "<message>" }". Checks that shape (a non-empty message, whatever its
+ * wording) on a reply whose status the caller has already checked.
+ */
+export function expectErrorBody(reply: Reply, what: string): void {
+  const body = reply.json;
+  const error =
+    typeof body === "object" && body !== null && !Array.isArray(body)
+      ? (body as Record<string, unknown>).error
+      : undefined;
+  expect(
+    typeof error === "string" && error.trim().length > 0,
+    `${what}: ${got(reply)}. The README fixes the shape of every error: a JSON body { "error": "<message>" } ` +
+      "whose message says what went wrong (throw new HttpError(status, message): the starter's handler writes it)",
+  ).toBe(true);
+}
+
 export interface User {
   id: string;
   email: string;
