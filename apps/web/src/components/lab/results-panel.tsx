@@ -105,22 +105,7 @@ export function ResultsPanel({
     <section className="results-panel" data-testid="results-panel" aria-live="polite">
       <ol className="run-steps">
         {runSteps.map((candidate, index) => {
-          const reached = runSteps.findIndex((entry) => entry.key === step);
-          const stopped = runSteps.findIndex((entry) => entry.key === stoppedAt);
-          const state =
-            stopped >= 0 && (candidate.key !== "done" || cancelled)
-              ? index < stopped
-                ? "done"
-                : index === stopped
-                  ? cancelled
-                    ? "cancelled"
-                    : "failed"
-                  : "skipped"
-              : index < reached || step === "done"
-                ? "done"
-                : index === reached
-                  ? "current"
-                  : "todo";
+          const state = stepState(index, step, stoppedAt, cancelled);
           return (
             <li
               key={candidate.key}
@@ -186,6 +171,30 @@ export function ResultsPanel({
       <TestResultList rows={rows} tasks={tasks} />
     </section>
   );
+}
+
+type StepState = "done" | "current" | "todo" | "failed" | "cancelled" | "skipped";
+
+/**
+ * How step `index` shows: up to the step reached as done, that one current; in a grade that stopped early
+ * (an error before the tests, or a cancel), the step it stopped at as failed or cancelled and the rest as
+ * skipped ("Done" too, for a cancel: there is no result).
+ */
+function stepState(
+  index: number,
+  step: RunStepKey,
+  stoppedAt: RunStepKey | undefined,
+  cancelled: boolean,
+): StepState {
+  const stopped = runSteps.findIndex((entry) => entry.key === stoppedAt);
+  if (stopped >= 0 && (runSteps[index]!.key !== "done" || cancelled)) {
+    if (index < stopped) return "done";
+    if (index > stopped) return "skipped";
+    return cancelled ? "cancelled" : "failed";
+  }
+  const reached = runSteps.findIndex((entry) => entry.key === step);
+  if (index < reached || step === "done") return "done";
+  return index === reached ? "current" : "todo";
 }
 
 function currentStep(events: GradingEvent[]): RunStepKey {
