@@ -1,6 +1,8 @@
 import { errorGradeResult } from "@backend-labs/grade-result";
 import { claimNextJob } from "@backend-labs/grading-queue";
+import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RetryAfter } from "../src/server/trpc/retry-after.ts";
 import { startRouterHarness } from "./support/router-harness.ts";
 
 const labId = "concurrent-transfers";
@@ -52,9 +54,17 @@ describe("running code", () => {
       [labId],
     );
     await api.submission.run({ labId, files });
-    await expect(api.submission.run({ labId, files })).rejects.toThrow(
-      /^You can run your code 3 times a minute\. Try again in \d+ s\.$/,
-    );
+    const refusal = await api.submission.run({ labId, files }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(TRPCError);
+    const { code, message, cause } = refusal as TRPCError;
+    expect(code).toBe("TOO_MANY_REQUESTS");
+    expect(message).toMatch(/^You can run your code 3 times a minute\. Try again in \d+ s\.$/);
+    // The wait travels as data too (data.retryAfterSeconds), so the page can clear the message when it is over.
+    expect(cause).toBeInstanceOf(RetryAfter);
+    const { seconds } = cause as RetryAfter;
+    expect(seconds).toBeGreaterThanOrEqual(1);
+    expect(seconds).toBeLessThanOrEqual(60);
+    expect(message).toContain(`Try again in ${seconds} s.`);
   });
 });
 

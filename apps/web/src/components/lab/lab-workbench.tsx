@@ -13,6 +13,7 @@ import { ResultsPanel } from "./results-panel.tsx";
 import { useShowPane } from "./lab-layout.tsx";
 import { RunCode } from "./run-code.tsx";
 import { SubmissionHistory } from "./submission-history.tsx";
+import { useRefusalWait } from "./use-refusal-wait.ts";
 import { forgetUnsavedEdits, keepUnsavedEdits, unsavedEdits } from "./unsaved-edits.ts";
 
 export interface LabWorkbenchProps {
@@ -100,6 +101,9 @@ export function LabWorkbench({
     }),
   );
 
+  // A refusal for the per-minute limit clears itself when its wait is over; Run counts down meanwhile.
+  const runWait = useRefusalWait(run.error, run.reset);
+
   // After a reload the results panel shows the last Run, as the history has it.
   const history = useQuery({ ...trpc.submission.list.queryOptions({ labId }), enabled: signedIn });
   const latestRunId = history.data?.[0]?.id ?? null;
@@ -148,10 +152,10 @@ export function LabWorkbench({
   );
 
   const onRun = useCallback(() => {
-    if (!signedIn || runInFlight) return;
+    if (!signedIn || runInFlight || runWait > 0) return;
     run.mutate({ labId, files: latestFiles.current });
     showPane("results"); // on a phone, the results tab
-  }, [signedIn, run, runInFlight, labId, showPane]);
+  }, [signedIn, run, runInFlight, runWait, labId, showPane]);
 
   const onRunFinished = useCallback(() => {
     setRunInFlight(false);
@@ -201,10 +205,16 @@ export function LabWorkbench({
           type="button"
           className="button run-button"
           onClick={onRun}
-          disabled={!signedIn || runInFlight}
+          disabled={!signedIn || runInFlight || runWait > 0}
           title="Run the grader (Ctrl+Enter)"
         >
-          {run.isPending ? "Submitting…" : runInFlight ? "Running…" : "Run"}
+          {run.isPending
+            ? "Submitting…"
+            : runInFlight
+              ? "Running…"
+              : runWait > 0
+                ? `Run in ${runWait} s`
+                : "Run"}
         </button>
         {runInFlight && (
           <button
@@ -233,7 +243,10 @@ export function LabWorkbench({
       )}
       {run.error && !runInFlight && (
         <p className="form-error" role="alert" data-testid="run-error">
-          {run.error.message}
+          {run.error.message}{" "}
+          <button type="button" className="link-button" onClick={() => run.reset()}>
+            Dismiss
+          </button>
         </p>
       )}
       <div className="editor-frame">

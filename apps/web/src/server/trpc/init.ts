@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import { csrfRefusal } from "../auth/csrf.ts";
 import { type Context } from "./context.ts";
+import { RetryAfter } from "./retry-after.ts";
 
 const t = initTRPC.context<Context>().create({
   errorFormatter: ({ shape, error }) => ({
@@ -10,6 +11,7 @@ const t = initTRPC.context<Context>().create({
       ...shape.data,
       // Field-level messages for forms; never a stack trace.
       fieldErrors: error.cause instanceof ZodError ? error.cause.flatten().fieldErrors : undefined,
+      retryAfterSeconds: error.cause instanceof RetryAfter ? error.cause.seconds : undefined,
       stack: undefined,
     },
   }),

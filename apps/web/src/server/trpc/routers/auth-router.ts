@@ -7,6 +7,7 @@ import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/pass
 import { passwordWeakness } from "../../auth/password-strength.ts";
 import { createSession, deleteSession } from "../../auth/session-store.ts";
 import { type Context } from "../context.ts";
+import { RetryAfter } from "../retry-after.ts";
 import { publicProcedure, router } from "../init.ts";
 
 const email = z
@@ -78,6 +79,7 @@ export const authRouter = router({
       throw new TRPCError({
         code: "TOO_MANY_REQUESTS",
         message: `Too many failed sign-ins for this email. Try again in ${Math.ceil(waitSeconds / 60)} min.`,
+        cause: new RetryAfter(Math.ceil(waitSeconds)),
       });
     }
     const user = await ctx.db.prisma.user.findUnique({ where: { email: input.email } });

@@ -5,6 +5,7 @@ import { browserResult, testCounts } from "../../labs/browser-result.ts";
 import { editableFiles, filesInput } from "../../labs/editable-files.ts";
 import { type Context } from "../context.ts";
 import { learnerProcedure, router } from "../init.ts";
+import { RetryAfter } from "../retry-after.ts";
 import { requireLab } from "./draft-router.ts";
 import { labId } from "./lab-router.ts";
 
@@ -38,6 +39,7 @@ async function checkRunAllowance(ctx: Context & { user: NonNullable<Context["use
     throw new TRPCError({
       code: "TOO_MANY_REQUESTS",
       message: `You can run your code ${runsPerMinute} times a minute. Try again in ${waitSeconds} s.`,
+      cause: new RetryAfter(waitSeconds),
     });
   }
   if (inFlight >= runsInFlight) {
