@@ -1,6 +1,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
+import { isInFlight } from "../../lib/run-states.ts";
 import { useTRPC } from "../../lib/trpc.tsx";
 
 export interface SubmissionHistoryProps {
@@ -15,8 +16,7 @@ export function SubmissionHistory({ labId, selectedId, onSelect }: SubmissionHis
   const history = useQuery({
     ...trpc.submission.list.queryOptions({ labId }),
     // While a run is in flight, its row changes state: poll gently until everything finished.
-    refetchInterval: (query) =>
-      query.state.data?.some((row) => row.state === "queued" || row.state === "running") ? 2_000 : false,
+    refetchInterval: (query) => (query.state.data?.some((row) => isInFlight(row.state)) ? 2_000 : false),
   });
   if (!history.data || history.data.length === 0) return null;
   return (

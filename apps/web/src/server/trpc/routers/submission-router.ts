@@ -1,6 +1,7 @@
 import { cancelSubmission, enqueueSubmission, followSubmissionEvents } from "@backend-labs/grading-queue";
 import { tracked, TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { inFlightStates } from "../../../lib/run-states.ts";
 import { browserResult, testCounts } from "../../labs/browser-result.ts";
 import { editableFiles, filesInput } from "../../labs/editable-files.ts";
 import { type Context } from "../context.ts";
@@ -31,7 +32,7 @@ async function checkRunAllowance(ctx: Context & { user: NonNullable<Context["use
       select: { createdAt: true },
       orderBy: { createdAt: "asc" },
     }),
-    ctx.db.prisma.submission.count({ where: { userId: ctx.user.id, state: { in: ["queued", "running"] } } }),
+    ctx.db.prisma.submission.count({ where: { userId: ctx.user.id, state: { in: [...inFlightStates] } } }),
   ]);
   if (recent.length >= runsPerMinute) {
     const oldest = recent[0]!.createdAt.getTime();
