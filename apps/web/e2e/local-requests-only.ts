@@ -1,4 +1,4 @@
-import { type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
 
 const localHosts = new Set(["127.0.0.1", "localhost", "[::1]"]);
 

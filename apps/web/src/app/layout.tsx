@@ -1,6 +1,6 @@
-import { type Metadata } from "next";
+import type { Metadata } from "next";
 import { cookies } from "next/headers";
-import { type ReactNode } from "react";
+import type { ReactNode } from "react";
 import { SiteHeader } from "../components/account/site-header.tsx";
 import { KeyboardShortcuts } from "../components/keyboard/keyboard-shortcuts.tsx";
 import { parseThemePreference, themeCookieName } from "../lib/theme-preference.ts";

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { type ReactNode } from "react";
+import type { ReactNode } from "react";
 
 /** The app's own page for a 404 or 403: what happened, why, and a way back (never Next's bare page). */
 export function StatusPage({ title, children }: { title: string; children: ReactNode }) {

@@ -3,7 +3,7 @@ import { SignInThrottle } from "./auth/sign-in-throttle.ts";
 import { database } from "./db.ts";
 import { serverEnv } from "./env.ts";
 import { type LabCatalog, labCatalog } from "./labs/lab-catalog.ts";
-import { type Context, type Limits } from "./trpc/context.ts";
+import type { Context, Limits } from "./trpc/context.ts";
 
 interface Platform {
   catalog: LabCatalog;

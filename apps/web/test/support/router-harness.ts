@@ -7,7 +7,7 @@ import { SignInThrottle } from "../../src/server/auth/sign-in-throttle.ts";
 import { connect } from "../../src/server/db.ts";
 import { labCatalog } from "../../src/server/labs/lab-catalog.ts";
 import { createCaller } from "../../src/server/trpc/app-router.ts";
-import { type Context, type Limits } from "../../src/server/trpc/context.ts";
+import type { Context, Limits } from "../../src/server/trpc/context.ts";
 
 export const labsDir = fileURLToPath(new URL("../../../../labs", import.meta.url));
 const appUrl = "http://localhost:3000/api/trpc";

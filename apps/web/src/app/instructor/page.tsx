@@ -1,5 +1,5 @@
 import { TRPCError } from "@trpc/server";
-import { type Metadata } from "next";
+import type { Metadata } from "next";
 import Link from "next/link";
 import { forbidden, redirect } from "next/navigation";
 import { serverCaller } from "../../server/trpc/server-caller.ts";

@@ -1,4 +1,4 @@
-import { type Metadata } from "next";
+import type { Metadata } from "next";
 import { AuthPage } from "../../components/account/auth-form.tsx";
 
 export const metadata: Metadata = { title: "Sign up" };

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { type ThemePreference } from "../../lib/theme-preference.ts";
+import type { ThemePreference } from "../../lib/theme-preference.ts";
 import { serverCaller } from "../../server/trpc/server-caller.ts";
 import { ThemeToggle } from "../theme/theme-toggle.tsx";
 import { SignOutButton } from "./sign-out-button.tsx";

@@ -1,5 +1,5 @@
-import { type KeyboardEvent } from "react";
-import { type LabEditorFile } from "./lab-editor-file.ts";
+import type { KeyboardEvent } from "react";
+import type { LabEditorFile } from "./lab-editor-file.ts";
 import styles from "./lab-editor.module.css";
 
 interface EditorTabsProps {

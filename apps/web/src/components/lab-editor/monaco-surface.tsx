@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { editor } from "monaco-editor";
 import { editorThemeName, followColorScheme } from "./editor-theme.ts";
-import { type EditorProblem, type LabEditorFile, type RevealRequest } from "./lab-editor-file.ts";
+import type { EditorProblem, LabEditorFile, RevealRequest } from "./lab-editor-file.ts";
 import { monaco } from "./monaco-environment.ts";
 import styles from "./lab-editor.module.css";
 import { useLabModels } from "./use-lab-models.ts";

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { editor } from "monaco-editor";
-import { type LabEditorFile } from "./lab-editor-file.ts";
+import type { LabEditorFile } from "./lab-editor-file.ts";
 import { monaco } from "./monaco-environment.ts";
 
 /** How many of its own reports per file the editor remembers to recognise late echoes from the parent. */

@@ -1,4 +1,4 @@
-import { type GradingStage } from "@backend-labs/grade-result";
+import type { GradingStage } from "@backend-labs/grade-result";
 
 /** The steps a learner sees while a run is graded, in order, and the runner stages each one covers. */
 export const runSteps = [

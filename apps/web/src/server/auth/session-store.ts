@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { type PrismaClient, type Role } from "@backend-labs/db";
+import type { PrismaClient, Role } from "@backend-labs/db";
 
 export interface SessionUser {
   id: string;

@@ -1,4 +1,4 @@
-import { type Lab } from "@backend-labs/lab-format";
+import type { Lab } from "@backend-labs/lab-format";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 

@@ -1,4 +1,4 @@
-import { type Pool } from "pg";
+import type { Pool } from "pg";
 
 /** How learners fare on one lab's tests: what an instructor reads to see where a lab is hard. */
 export interface LabReport {

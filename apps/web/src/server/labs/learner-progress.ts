@@ -1,4 +1,4 @@
-import { type PrismaClient } from "@backend-labs/db";
+import type { PrismaClient } from "@backend-labs/db";
 
 export type LabProgress = "not-started" | "in-progress" | "passed";
 

@@ -1,5 +1,5 @@
 import { type Catalog, roadmapSections } from "@backend-labs/lab-format";
-import { type LabProgress } from "./learner-progress.ts";
+import type { LabProgress } from "./learner-progress.ts";
 
 export interface RoadmapLab {
   id: string;

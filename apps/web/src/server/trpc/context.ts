@@ -1,8 +1,8 @@
-import { type LabCatalog } from "../labs/lab-catalog.ts";
-import { type Database } from "../db.ts";
-import { type SessionUser } from "../auth/session-store.ts";
-import { type SignInThrottle } from "../auth/sign-in-throttle.ts";
-import { type SubmissionEventFeed } from "@backend-labs/grading-queue";
+import type { LabCatalog } from "../labs/lab-catalog.ts";
+import type { Database } from "../db.ts";
+import type { SessionUser } from "../auth/session-store.ts";
+import type { SignInThrottle } from "../auth/sign-in-throttle.ts";
+import type { SubmissionEventFeed } from "@backend-labs/grading-queue";
 
 export interface Limits {
   runsPerMinute: number;

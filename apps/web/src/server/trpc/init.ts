@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import { csrfRefusal } from "../auth/csrf.ts";
-import { type Context } from "./context.ts";
+import type { Context } from "./context.ts";
 import { RetryAfter } from "./retry-after.ts";
 
 const t = initTRPC.context<Context>().create({

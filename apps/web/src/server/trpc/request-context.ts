@@ -2,7 +2,7 @@ import { readCookie, sessionCookieName, wantsSecureCookies } from "../auth/cooki
 import { findSessionUser } from "../auth/session-store.ts";
 import { serverEnv } from "../env.ts";
 import { platformContext } from "../platform.ts";
-import { type Context } from "./context.ts";
+import type { Context } from "./context.ts";
 
 /** The context of one HTTP request: the platform's services plus the signed-in user, if any. */
 export async function requestContext(

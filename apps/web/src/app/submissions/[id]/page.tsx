@@ -1,5 +1,5 @@
 import { TRPCError } from "@trpc/server";
-import { type Metadata } from "next";
+import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound, redirect } from "next/navigation";
 import { TestResultList, testRowsOf } from "../../../components/lab/test-result-list.tsx";

@@ -6,7 +6,7 @@ import { maximumPasswordLength, minimumPasswordLength } from "../../../lib/passw
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.ts";
 import { passwordWeakness } from "../../auth/password-strength.ts";
 import { createSession, deleteSession } from "../../auth/session-store.ts";
-import { type Context } from "../context.ts";
+import type { Context } from "../context.ts";
 import { RetryAfter } from "../retry-after.ts";
 import { publicProcedure, router } from "../init.ts";
 

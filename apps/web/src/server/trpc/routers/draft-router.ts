@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { editableFiles, filesInput } from "../../labs/editable-files.ts";
-import { type Context } from "../context.ts";
+import type { Context } from "../context.ts";
 import { learnerProcedure, router } from "../init.ts";
 import { labId } from "./lab-router.ts";
 

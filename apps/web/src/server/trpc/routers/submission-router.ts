@@ -4,7 +4,7 @@ import { z } from "zod";
 import { inFlightStates } from "../../../lib/run-states.ts";
 import { browserResult, testCounts } from "../../labs/browser-result.ts";
 import { editableFiles, filesInput } from "../../labs/editable-files.ts";
-import { type Context } from "../context.ts";
+import type { Context } from "../context.ts";
 import { learnerProcedure, router } from "../init.ts";
 import { RetryAfter } from "../retry-after.ts";
 import { requireLab } from "./draft-router.ts";

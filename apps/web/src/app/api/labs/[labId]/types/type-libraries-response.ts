@@ -1,4 +1,4 @@
-import { type Lab } from "@backend-labs/lab-format";
+import type { Lab } from "@backend-labs/lab-format";
 import { servedLabTypeLibraries } from "../../../../../server/lab-type-libraries.ts";
 
 /** GET /api/labs/[labId]/types: the lab's LabTypeLibraries as JSON, or 404 for an unknown lab. */
