@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { expect, it } from "vitest";
 import { InvalidEnvironmentError, parseServerEnv } from "../src/server/env.ts";
 import { labsDir } from "./support/router-harness.ts";
@@ -15,13 +16,24 @@ it("names every bad variable at once", () => {
   );
 });
 
-it("fills in defaults and finds the labs folder", () => {
+it("fills in defaults and finds the labs and migrations folders", () => {
   const env = parseServerEnv({ DATABASE_URL: "postgres://localhost/x", BACKEND_LABS_LABS_DIR: labsDir });
   expect(env).toMatchObject({ BACKEND_LABS_RUNS_PER_MINUTE: 6, BACKEND_LABS_RUNS_IN_FLIGHT: 2, labsDir });
+  expect(env.migrationsDir).toBe(join(labsDir, "..", "packages/db/prisma/migrations"));
 });
 
 it("refuses a labs folder that does not exist", () => {
   expect(() =>
     parseServerEnv({ DATABASE_URL: "postgres://localhost/x", BACKEND_LABS_LABS_DIR: "/nope" }),
   ).toThrow(/no labs folder at \/nope/);
+});
+
+it("refuses a migrations folder that does not exist", () => {
+  expect(() =>
+    parseServerEnv({
+      DATABASE_URL: "postgres://localhost/x",
+      BACKEND_LABS_LABS_DIR: labsDir,
+      BACKEND_LABS_MIGRATIONS_DIR: "/nope",
+    }),
+  ).toThrow(/BACKEND_LABS_MIGRATIONS_DIR: no migrations folder at \/nope/);
 });

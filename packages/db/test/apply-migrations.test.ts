@@ -4,6 +4,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations } from "../src/apply-migrations.ts";
+import { pendingMigrations } from "../src/pending-migrations.ts";
 import { migrationsDir } from "../src/prisma-paths.ts";
 import { startTestDatabase, type TestDatabase } from "../src/testing/index.ts";
 
@@ -125,5 +126,37 @@ describe("applyMigrations", () => {
     await expect(applyMigrations(url, { migrationsDir: dir })).rejects.toThrow(/no_such_type/);
     const tables = await query(url, "SELECT 1 FROM pg_tables WHERE tablename = 'half'");
     expect(tables).toEqual([]);
+  });
+});
+
+describe("pendingMigrations", () => {
+  async function pending(url: string, migrationsDir: string): Promise<string[]> {
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      return await pendingMigrations(pool, migrationsDir);
+    } finally {
+      await pool.end();
+    }
+  }
+
+  it("lists every migration of a never-migrated database, then the ones added since, then none", async () => {
+    const url = await freshDatabase();
+    const first = { "20260101000000_one": "CREATE TABLE one (id INT);" };
+    const both = { ...first, "20260102000000_two": "CREATE TABLE two (id INT);" };
+    const firstDir = await migrationsFolder(first);
+    const bothDir = await migrationsFolder(both);
+
+    expect(await pending(url, bothDir)).toEqual(["20260101000000_one", "20260102000000_two"]);
+    await applyMigrations(url, { migrationsDir: firstDir });
+    expect(await pending(url, bothDir)).toEqual(["20260102000000_two"]);
+    await applyMigrations(url, { migrationsDir: bothDir });
+    expect(await pending(url, bothDir)).toEqual([]);
+  });
+
+  it("counts a migration that failed half-way as pending", async () => {
+    const url = await freshDatabase();
+    const dir = await migrationsFolder({ "20260101000000_broken": "CREATE TABLE oops (id NO_SUCH_TYPE);" });
+    await expect(applyMigrations(url, { migrationsDir: dir })).rejects.toThrow(/no_such_type/);
+    expect(await pending(url, dir)).toEqual(["20260101000000_broken"]);
   });
 });

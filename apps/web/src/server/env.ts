@@ -7,6 +7,8 @@ const serverEnvSchema = z.object({
     .string({ error: "is not set: point it at the platform's Postgres (`pnpm start` sets it for you)" })
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL"),
   BACKEND_LABS_LABS_DIR: z.string().min(1).optional(),
+  /** The platform's migrations (prisma/migrations of @backend-labs/db), for /readyz. */
+  BACKEND_LABS_MIGRATIONS_DIR: z.string().min(1).optional(),
   /** Runs a learner may start per minute. */
   BACKEND_LABS_RUNS_PER_MINUTE: z.coerce.number().int().min(1).max(1000).default(6),
   /** Runs of one learner that may wait or run at once. */
@@ -30,7 +32,7 @@ const serverEnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 
-export type ServerEnv = z.output<typeof serverEnvSchema> & { labsDir: string };
+export type ServerEnv = z.output<typeof serverEnvSchema> & { labsDir: string; migrationsDir: string };
 
 export class InvalidEnvironmentError extends Error {
   override name = "InvalidEnvironmentError";
@@ -43,11 +45,22 @@ export function parseServerEnv(env: Record<string, string | undefined> = process
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new InvalidEnvironmentError(`the web app's environment is not valid:\n${lines.join("\n")}`);
   }
-  const labsDir = resolve(parsed.data.BACKEND_LABS_LABS_DIR ?? findLabsDir(process.cwd()));
+  const labsDir = resolve(
+    parsed.data.BACKEND_LABS_LABS_DIR ?? findInAncestors(process.cwd(), "labs", "lab.schema.json"),
+  );
   if (!existsSync(labsDir)) {
     throw new InvalidEnvironmentError(`BACKEND_LABS_LABS_DIR: no labs folder at ${labsDir}`);
   }
-  return { ...parsed.data, labsDir };
+  const migrationsDir = resolve(
+    parsed.data.BACKEND_LABS_MIGRATIONS_DIR ??
+      findInAncestors(process.cwd(), "packages/db/prisma/migrations", "migration_lock.toml"),
+  );
+  if (!existsSync(migrationsDir)) {
+    throw new InvalidEnvironmentError(
+      `BACKEND_LABS_MIGRATIONS_DIR: no migrations folder at ${migrationsDir}`,
+    );
+  }
+  return { ...parsed.data, labsDir, migrationsDir };
 }
 
 let cached: ServerEnv | undefined;
@@ -58,11 +71,11 @@ export function serverEnv(): ServerEnv {
   return cached;
 }
 
-/** The repository's labs/ folder: the nearest ancestor of `from` holding labs/lab.schema.json. */
-function findLabsDir(from: string): string {
+/** A folder of the repository (`folder`, holding `marker`) in the nearest ancestor of `from` that has it. */
+function findInAncestors(from: string, folder: string, marker: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
-    const candidate = join(dir, "labs");
-    if (existsSync(join(candidate, "lab.schema.json"))) return candidate;
-    if (dirname(dir) === dir) return join(from, "labs");
+    const candidate = join(dir, folder);
+    if (existsSync(join(candidate, marker))) return candidate;
+    if (dirname(dir) === dir) return join(from, folder);
   }
 }
