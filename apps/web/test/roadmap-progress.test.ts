@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startRouterHarness } from "./support/router-harness.ts";
 
@@ -62,9 +63,12 @@ it("continues where the learner left off: the unpassed lab with the latest draft
   const { sessionToken } = await harness.signUp("continue@example.com");
   const { api } = await harness.call({ sessionToken });
   expect(await api.lab.continueWhereLeftOff()).toBeNull();
+  // Times are kept to the millisecond: a few between steps, so "latest" is never a tie.
   await api.submission.run({ labId: "cache-aside", files: { "src/catalog.ts": "// tried" } });
+  await sleep(5);
   await api.draft.save({ labId: "keyset-pagination", files: { "src/feed.ts": "// later" } });
   expect((await api.lab.continueWhereLeftOff())?.id).toBe("keyset-pagination");
+  await sleep(5);
   await api.submission.run({ labId: "cache-aside", files: { "src/catalog.ts": "// again" } });
   expect((await api.lab.continueWhereLeftOff())?.id).toBe("cache-aside");
   // Visitors have no progress to continue.

@@ -66,6 +66,7 @@ describe("applyMigrations", () => {
     );
     expect(tables.map((row) => row.tablename)).toEqual([
       "_prisma_migrations",
+      "api_tokens",
       "drafts",
       "sessions",
       "submission_events",

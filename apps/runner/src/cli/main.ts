@@ -23,6 +23,7 @@ import { editMutant, saveMutant } from "./commands/mutant-command.ts";
 import { mutateCommand } from "./commands/mutate-command.ts";
 import { BaselineFailedError } from "../mutation/mutate-lab.ts";
 import { scaffoldLab } from "./commands/new-command.ts";
+import { PlatformRefusalError, submitCommand } from "./commands/submit-command.ts";
 import { validateLab } from "./commands/validate-command.ts";
 import { exitCodes } from "./exit-codes.ts";
 import {
@@ -162,6 +163,45 @@ program
     );
     // Every submission has its row: the batch did its job, whatever the grades (vitest may have set a code).
     process.exitCode = 0;
+  });
+
+program
+  .command("submit")
+  .description(
+    "send a folder to a Backend Labs platform as your Run (it shows in your history there), wait for the grade; exit 0 pass, 1 fail, 2 error",
+  )
+  .argument("[lab-id]", "the lab's id; default: the folder's backend-lab.json")
+  .argument("[dir]", "the learner's folder (default: the current one)")
+  .option("--url <url>", "the platform's address (default: $BACKEND_LABS_URL)")
+  .addOption(
+    new Option("--format <format>", "report format").choices(reportFormats).default("pretty" as const),
+  )
+  .option("--out <file>", "write the report to a file instead of stdout")
+  .option("--timeout <seconds>", "stop waiting for the result after this long", "600")
+  .action(async (first, second, options) => {
+    const url = options.url ?? process.env.BACKEND_LABS_URL;
+    if (!url) throw new UsageError("say where the platform is: --url <address> or BACKEND_LABS_URL");
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+      throw new UsageError(`--url must be an http(s) address, not "${url}"`);
+    // From the environment only, so it stays out of shell history and process lists.
+    const token = process.env.BACKEND_LABS_TOKEN;
+    if (!token)
+      throw new UsageError(
+        `set BACKEND_LABS_TOKEN to a token made on your account page (${new URL("/account", url).toString()})`,
+      );
+    const timeoutSeconds = Number(options.timeout);
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1)
+      throw new UsageError(`--timeout must be a whole number of seconds, not "${options.timeout}"`);
+    const { lab, dir, warnings } = gradeTarget(loadCatalog(labsRoot()), first, second);
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    const result = await submitCommand(lab, dir, {
+      url,
+      token,
+      format: options.format,
+      ...(options.out && { out: options.out }),
+      timeoutSeconds,
+    });
+    process.exitCode = exitCodes[result.status];
   });
 
 program
@@ -392,7 +432,8 @@ function exitCodeFor(error: unknown): number {
     error instanceof DockerUnavailableError ||
     error instanceof HostFirewallError ||
     error instanceof DatabaseUnreachableError ||
-    error instanceof BaselineFailedError
+    error instanceof BaselineFailedError ||
+    error instanceof PlatformRefusalError
   ) {
     process.stderr.write(`labs: ${error.message}\n`);
     return exitCodes.error;

@@ -78,6 +78,7 @@ export async function startRouterHarness(limits: Partial<Limits> = {}) {
 
   return {
     db,
+    databaseUrl: database.url,
     catalog,
     call,
     signUp,

@@ -16,9 +16,14 @@ export async function SiteHeader({ theme }: { theme: ThemePreference }) {
         {user?.role === "instructor" && <Link href="/instructor">Instructor</Link>}
         {user ? (
           <>
-            <span className="muted signed-in-as" data-testid="signed-in-as">
+            <Link
+              href="/account"
+              className="muted signed-in-as"
+              data-testid="signed-in-as"
+              title="Your account"
+            >
               {user.email}
-            </span>
+            </Link>
             <SignOutButton />
           </>
         ) : (

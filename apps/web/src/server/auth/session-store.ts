@@ -1,15 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { PrismaClient, Role } from "@backend-labs/db";
+import { tokenHash } from "./token-hash.ts";
 
 export interface SessionUser {
   id: string;
   email: string;
   role: Role;
-}
-
-/** The cookie holds the token; the database holds only its SHA-256, so a leaked table opens no sessions. */
-function tokenHash(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
 }
 
 export async function createSession(

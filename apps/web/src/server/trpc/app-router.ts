@@ -4,6 +4,7 @@ import { draftRouter } from "./routers/draft-router.ts";
 import { instructorRouter } from "./routers/instructor-router.ts";
 import { labRouter } from "./routers/lab-router.ts";
 import { submissionRouter } from "./routers/submission-router.ts";
+import { tokenRouter } from "./routers/token-router.ts";
 
 export const appRouter = router({
   auth: authRouter,
@@ -11,6 +12,7 @@ export const appRouter = router({
   draft: draftRouter,
   submission: submissionRouter,
   instructor: instructorRouter,
+  token: tokenRouter,
 });
 
 export type AppRouter = typeof appRouter;

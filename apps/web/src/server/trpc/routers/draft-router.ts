@@ -1,15 +1,8 @@
-import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { editableFiles, filesInput } from "../../labs/editable-files.ts";
-import type { Context } from "../context.ts";
+import { requireLab } from "../../labs/require-lab.ts";
 import { learnerProcedure, router } from "../init.ts";
 import { labId } from "./lab-router.ts";
-
-export function requireLab(ctx: Context, id: string) {
-  const lab = ctx.catalog.find(id);
-  if (!lab) throw new TRPCError({ code: "NOT_FOUND", message: `There is no lab "${id}".` });
-  return lab;
-}
 
 /** The learner's saved work per lab: the editor saves as they type and restores it on their next visit. */
 export const draftRouter = router({

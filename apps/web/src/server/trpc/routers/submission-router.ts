@@ -1,13 +1,11 @@
-import { cancelSubmission, enqueueSubmission, followSubmissionEvents } from "@backend-labs/grading-queue";
+import { cancelSubmission, followSubmissionEvents } from "@backend-labs/grading-queue";
 import { tracked, TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { inFlightStates } from "../../../lib/run-states.ts";
 import { browserResult, testCounts } from "../../labs/browser-result.ts";
-import { editableFiles, filesInput } from "../../labs/editable-files.ts";
+import { filesInput } from "../../labs/editable-files.ts";
+import { startRun } from "../../labs/start-run.ts";
 import type { Context } from "../context.ts";
 import { learnerProcedure, router } from "../init.ts";
-import { RetryAfter } from "../retry-after.ts";
-import { requireLab } from "./draft-router.ts";
 import { labId } from "./lab-router.ts";
 
 const submissionId = z.uuid("not a submission id");
@@ -22,40 +20,9 @@ async function visibleSubmission(ctx: Context & { user: NonNullable<Context["use
   return submission;
 }
 
-/** Refuses a run when the learner has started too many lately or has too many waiting. */
-async function checkRunAllowance(ctx: Context & { user: NonNullable<Context["user"]> }): Promise<void> {
-  const { runsPerMinute, runsInFlight } = ctx.limits;
-  const since = new Date(Date.now() - 60_000);
-  const [recent, inFlight] = await Promise.all([
-    ctx.db.prisma.submission.findMany({
-      where: { userId: ctx.user.id, createdAt: { gt: since } },
-      select: { createdAt: true },
-      orderBy: { createdAt: "asc" },
-    }),
-    ctx.db.prisma.submission.count({ where: { userId: ctx.user.id, state: { in: [...inFlightStates] } } }),
-  ]);
-  if (recent.length >= runsPerMinute) {
-    const oldest = recent[0]!.createdAt.getTime();
-    const waitSeconds = Math.max(1, Math.ceil((oldest + 60_000 - Date.now()) / 1000));
-    throw new TRPCError({
-      code: "TOO_MANY_REQUESTS",
-      message: `You can run your code ${runsPerMinute} times a minute. Try again in ${waitSeconds} s.`,
-      cause: new RetryAfter(waitSeconds),
-    });
-  }
-  if (inFlight >= runsInFlight) {
-    throw new TRPCError({
-      code: "TOO_MANY_REQUESTS",
-      message: `You already have ${inFlight} run(s) waiting or running. Wait for one to finish.`,
-    });
-  }
-}
-
 export const submissionRouter = router({
   run: learnerProcedure.input(z.object({ labId, files: filesInput })).mutation(async ({ ctx, input }) => {
-    const files = editableFiles(requireLab(ctx, input.labId), input.files);
-    await checkRunAllowance(ctx);
-    return enqueueSubmission(ctx.db.pool, { userId: ctx.user.id, labId: input.labId, files });
+    return startRun(ctx, ctx.user.id, input.labId, input.files);
   }),
 
   /** Stops one of the caller's Runs that has no result yet: out of the queue, or its grade aborted. */

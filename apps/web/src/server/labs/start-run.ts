@@ -1,0 +1,53 @@
+import { enqueueSubmission } from "@backend-labs/grading-queue";
+import { TRPCError } from "@trpc/server";
+import { inFlightStates } from "../../lib/run-states.ts";
+import type { Context } from "../trpc/context.ts";
+import { RetryAfter } from "../trpc/retry-after.ts";
+import { editableFiles } from "./editable-files.ts";
+import { requireLab } from "./require-lab.ts";
+
+type RunContext = Pick<Context, "db" | "catalog" | "limits">;
+
+/**
+ * Queues a learner's Run of a lab: the same checks and limits whether it comes from the browser or from
+ * `labs submit` (the lab exists, only its editable files, the learner's per-minute and in-flight limits).
+ */
+export async function startRun(
+  ctx: RunContext,
+  userId: string,
+  labId: string,
+  files: Record<string, string>,
+): Promise<{ id: string }> {
+  const accepted = editableFiles(requireLab(ctx, labId), files);
+  await checkRunAllowance(ctx, userId);
+  return enqueueSubmission(ctx.db.pool, { userId, labId, files: accepted });
+}
+
+/** Refuses a run when the learner has started too many lately or has too many waiting. */
+async function checkRunAllowance(ctx: RunContext, userId: string): Promise<void> {
+  const { runsPerMinute, runsInFlight } = ctx.limits;
+  const since = new Date(Date.now() - 60_000);
+  const [recent, inFlight] = await Promise.all([
+    ctx.db.prisma.submission.findMany({
+      where: { userId, createdAt: { gt: since } },
+      select: { createdAt: true },
+      orderBy: { createdAt: "asc" },
+    }),
+    ctx.db.prisma.submission.count({ where: { userId, state: { in: [...inFlightStates] } } }),
+  ]);
+  if (recent.length >= runsPerMinute) {
+    const oldest = recent[0]!.createdAt.getTime();
+    const waitSeconds = Math.max(1, Math.ceil((oldest + 60_000 - Date.now()) / 1000));
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `You can run your code ${runsPerMinute} times a minute. Try again in ${waitSeconds} s.`,
+      cause: new RetryAfter(waitSeconds),
+    });
+  }
+  if (inFlight >= runsInFlight) {
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `You already have ${inFlight} run(s) waiting or running. Wait for one to finish.`,
+    });
+  }
+}
