@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionCookieName } from "../src/server/auth/cookies.ts";
+import { SignInThrottle } from "../src/server/auth/sign-in-throttle.ts";
 import { startRouterHarness } from "./support/router-harness.ts";
 
 let harness: Awaited<ReturnType<typeof startRouterHarness>>;
@@ -120,6 +122,34 @@ describe("password guessing", () => {
     // Other accounts are not affected.
     await harness.signUp("bystander@example.com", "bystander passphrase");
     await api.auth.signIn({ email: "bystander@example.com", password: "bystander passphrase" });
+  });
+});
+
+describe("the sign-in throttle", () => {
+  it("counts failures in Postgres: a second web process refuses what the first counted", async () => {
+    const first = new SignInThrottle(harness.db.pool, { maxFailures: 2 });
+    const second = new SignInThrottle(harness.db.pool, { maxFailures: 2 });
+    await first.recordFailure("shared@example.com");
+    expect(await second.retryAfterSeconds("shared@example.com")).toBe(0);
+    await first.recordFailure("shared@example.com");
+    const wait = await second.retryAfterSeconds("shared@example.com");
+    expect(wait).toBeGreaterThan(14 * 60);
+    expect(wait).toBeLessThanOrEqual(15 * 60);
+    await second.recordSuccess("shared@example.com");
+    expect(await first.retryAfterSeconds("shared@example.com")).toBe(0);
+  });
+
+  it("forgets failures once they leave the window, and drops them from the table", async () => {
+    const throttle = new SignInThrottle(harness.db.pool, { maxFailures: 1, windowMs: 500 });
+    await throttle.recordFailure("patient@example.com");
+    expect(await throttle.retryAfterSeconds("patient@example.com")).toBe(1);
+    await sleep(600);
+    expect(await throttle.retryAfterSeconds("patient@example.com")).toBe(0);
+    await throttle.recordFailure("patient@example.com");
+    const { rows } = await harness.db.pool.query(
+      "SELECT count(*)::int AS kept FROM sign_in_failures WHERE email = 'patient@example.com'",
+    );
+    expect(rows).toEqual([{ kept: 1 }]);
   });
 });
 

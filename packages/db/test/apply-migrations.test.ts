@@ -69,6 +69,7 @@ describe("applyMigrations", () => {
       "api_tokens",
       "drafts",
       "sessions",
+      "sign_in_failures",
       "submission_events",
       "submissions",
       "users",

@@ -28,7 +28,7 @@ export function platform(): Platform {
         sessionDays: env.BACKEND_LABS_SESSION_DAYS,
       },
       instructorEmails: env.BACKEND_LABS_INSTRUCTOR_EMAILS,
-      signInThrottle: new SignInThrottle(),
+      signInThrottle: new SignInThrottle(database().pool),
     };
   }
   return holder.backendLabsPlatform;

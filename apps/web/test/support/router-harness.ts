@@ -30,7 +30,7 @@ export async function startRouterHarness(limits: Partial<Limits> = {}) {
   const db = connect(database.url);
   const events = new SubmissionEventFeed({ connection: database.url });
   const catalog = labCatalog(labsDir, { reload: false });
-  const signInThrottle = new SignInThrottle(3);
+  const signInThrottle = new SignInThrottle(db.pool, { maxFailures: 3 });
   const fullLimits: Limits = { runsPerMinute: 6, runsInFlight: 2, sessionDays: 30, ...limits };
 
   async function call(options: CallOptions = {}) {

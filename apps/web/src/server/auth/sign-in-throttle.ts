@@ -1,36 +1,46 @@
+import type pg from "pg";
+
 /**
  * Failed sign-ins per email, to slow down password guessing: after `maxFailures` within `windowMs` the
- * address is refused until the oldest failure leaves the window. Kept in memory: per web process, reset
- * by a restart (several web processes would want it in Postgres or Redis).
+ * address is refused until the oldest failure leaves the window. Counted in Postgres by its own clock, so
+ * every web process behind a load balancer sees the same failures and a restart forgets none.
  */
 export class SignInThrottle {
-  readonly #failures = new Map<string, number[]>();
+  readonly #db: pg.Pool;
   readonly maxFailures: number;
   readonly windowMs: number;
 
-  constructor(maxFailures = 10, windowMs = 15 * 60_000) {
+  constructor(db: pg.Pool, { maxFailures = 10, windowMs = 15 * 60_000 } = {}) {
+    this.#db = db;
     this.maxFailures = maxFailures;
     this.windowMs = windowMs;
   }
 
   /** Seconds until the email may try again, or 0 when it may try now. */
-  retryAfterSeconds(email: string, now = Date.now()): number {
-    const recent = this.#recent(email, now);
-    if (recent.length < this.maxFailures) return 0;
-    return Math.ceil((recent[0]! + this.windowMs - now) / 1000);
+  async retryAfterSeconds(email: string): Promise<number> {
+    const { rows } = await this.#db.query<{ failures: number; wait_ms: number | null }>(
+      `SELECT count(*)::int AS failures,
+              EXTRACT(EPOCH FROM min(failed_at) + $2 * interval '1 millisecond' - now()) * 1000 AS wait_ms
+         FROM sign_in_failures
+        WHERE email = $1 AND failed_at > now() - $2 * interval '1 millisecond'`,
+      [email, this.windowMs],
+    );
+    const { failures, wait_ms } = rows[0]!;
+    return failures < this.maxFailures ? 0 : Math.max(1, Math.ceil(Number(wait_ms) / 1000));
   }
 
-  recordFailure(email: string, now = Date.now()): void {
-    this.#failures.set(email, [...this.#recent(email, now), now]);
+  /** Counts a failure, and drops this email's failures that left the window (the table stays small). */
+  async recordFailure(email: string): Promise<void> {
+    await this.#db.query(
+      `WITH expired AS (
+         DELETE FROM sign_in_failures WHERE email = $1 AND failed_at <= now() - $2 * interval '1 millisecond'
+       )
+       INSERT INTO sign_in_failures (email) VALUES ($1)`,
+      [email, this.windowMs],
+    );
   }
 
-  recordSuccess(email: string): void {
-    this.#failures.delete(email);
-  }
-
-  #recent(email: string, now: number): number[] {
-    const recent = (this.#failures.get(email) ?? []).filter((at) => at > now - this.windowMs);
-    if (recent.length === 0) this.#failures.delete(email);
-    return recent;
+  async recordSuccess(email: string): Promise<void> {
+    await this.#db.query("DELETE FROM sign_in_failures WHERE email = $1", [email]);
   }
 }

@@ -74,7 +74,7 @@ export const authRouter = router({
   }),
 
   signIn: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
-    const waitSeconds = ctx.signInThrottle.retryAfterSeconds(input.email);
+    const waitSeconds = await ctx.signInThrottle.retryAfterSeconds(input.email);
     if (waitSeconds > 0) {
       throw new TRPCError({
         code: "TOO_MANY_REQUESTS",
@@ -85,10 +85,10 @@ export const authRouter = router({
     const user = await ctx.db.prisma.user.findUnique({ where: { email: input.email } });
     const valid = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash), input.password);
     if (!user || !valid) {
-      ctx.signInThrottle.recordFailure(input.email);
+      await ctx.signInThrottle.recordFailure(input.email);
       throw new TRPCError({ code: "UNAUTHORIZED", message: "Wrong email or password." });
     }
-    ctx.signInThrottle.recordSuccess(input.email);
+    await ctx.signInThrottle.recordSuccess(input.email);
     return startSession(ctx, user);
   }),
 
