@@ -18,3 +18,18 @@ test("/healthz says the process is alive and /readyz that the database, migratio
     { name: "catalog", ok: true },
   ]);
 });
+
+test("/metrics serves Prometheus's text format: the queue by state, API latency, Node's own", async ({
+  request,
+}) => {
+  await request.get("/api/trpc/auth.me");
+  const metrics = await request.get("/metrics");
+  expect(metrics.status()).toBe(200);
+  expect(metrics.headers()["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
+  const text = await metrics.text();
+  expect(text).toMatch(/^backend_labs_queue_jobs\{state="queued"\} \d+$/m);
+  expect(text).toMatch(
+    /^backend_labs_http_request_duration_seconds_count\{route="trpc auth.me",method="GET",status="200"\} \d+$/m,
+  );
+  expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+});

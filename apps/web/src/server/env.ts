@@ -29,6 +29,8 @@ const serverEnvSchema = z.object({
     ),
   /** "true" forces Secure cookies even when the request looks like plain http (e.g. behind a TLS proxy). */
   BACKEND_LABS_SECURE_COOKIES: z.enum(["true", "false"]).optional(),
+  /** When set, /metrics wants `Authorization: Bearer <it>` (Prometheus's bearer_token). */
+  BACKEND_LABS_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 

@@ -3,6 +3,7 @@ import { SignInThrottle } from "./auth/sign-in-throttle.ts";
 import { database } from "./db.ts";
 import { serverEnv } from "./env.ts";
 import { type LabCatalog, labCatalog } from "./labs/lab-catalog.ts";
+import { WebMetrics } from "./metrics/web-metrics.ts";
 import type { Context, Limits } from "./trpc/context.ts";
 
 interface Platform {
@@ -11,6 +12,7 @@ interface Platform {
   limits: Limits;
   instructorEmails: ReadonlySet<string>;
   signInThrottle: SignInThrottle;
+  metrics: WebMetrics;
 }
 
 // Process-wide services, kept on globalThis so dev-mode module reloads reuse them.
@@ -29,6 +31,7 @@ export function platform(): Platform {
       },
       instructorEmails: env.BACKEND_LABS_INSTRUCTOR_EMAILS,
       signInThrottle: new SignInThrottle(database().pool),
+      metrics: new WebMetrics(database().pool),
     };
   }
   return holder.backendLabsPlatform;

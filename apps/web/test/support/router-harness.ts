@@ -6,6 +6,7 @@ import { findSessionUser } from "../../src/server/auth/session-store.ts";
 import { SignInThrottle } from "../../src/server/auth/sign-in-throttle.ts";
 import { connect } from "../../src/server/db.ts";
 import { labCatalog } from "../../src/server/labs/lab-catalog.ts";
+import { WebMetrics } from "../../src/server/metrics/web-metrics.ts";
 import { createCaller } from "../../src/server/trpc/app-router.ts";
 import type { Context, Limits } from "../../src/server/trpc/context.ts";
 
@@ -31,6 +32,7 @@ export async function startRouterHarness(limits: Partial<Limits> = {}) {
   const events = new SubmissionEventFeed({ connection: database.url });
   const catalog = labCatalog(labsDir, { reload: false });
   const signInThrottle = new SignInThrottle(db.pool, { maxFailures: 3 });
+  const metrics = new WebMetrics(db.pool);
   const fullLimits: Limits = { runsPerMinute: 6, runsInFlight: 2, sessionDays: 30, ...limits };
 
   async function call(options: CallOptions = {}) {
@@ -51,6 +53,7 @@ export async function startRouterHarness(limits: Partial<Limits> = {}) {
       limits: fullLimits,
       instructorEmails: new Set(["named-instructor@example.com"]),
       signInThrottle,
+      metrics,
       user: await findSessionUser(db.prisma, options.sessionToken),
       http: {
         url: appUrl,
@@ -79,6 +82,7 @@ export async function startRouterHarness(limits: Partial<Limits> = {}) {
   return {
     db,
     databaseUrl: database.url,
+    metrics,
     catalog,
     call,
     signUp,

@@ -6,7 +6,7 @@ import { RetryAfter } from "../trpc/retry-after.ts";
 import { editableFiles } from "./editable-files.ts";
 import { requireLab } from "./require-lab.ts";
 
-type RunContext = Pick<Context, "db" | "catalog" | "limits">;
+type RunContext = Pick<Context, "db" | "catalog" | "limits" | "metrics">;
 
 /**
  * Queues a learner's Run of a lab: the same checks and limits whether it comes from the browser or from
@@ -36,6 +36,7 @@ async function checkRunAllowance(ctx: RunContext, userId: string): Promise<void>
     ctx.db.prisma.submission.count({ where: { userId, state: { in: [...inFlightStates] } } }),
   ]);
   if (recent.length >= runsPerMinute) {
+    ctx.metrics.rateLimited.inc({ limit: "runs_per_minute" });
     const oldest = recent[0]!.createdAt.getTime();
     const waitSeconds = Math.max(1, Math.ceil((oldest + 60_000 - Date.now()) / 1000));
     throw new TRPCError({
@@ -45,6 +46,7 @@ async function checkRunAllowance(ctx: RunContext, userId: string): Promise<void>
     });
   }
   if (inFlight >= runsInFlight) {
+    ctx.metrics.rateLimited.inc({ limit: "runs_in_flight" });
     throw new TRPCError({
       code: "TOO_MANY_REQUESTS",
       message: `You already have ${inFlight} run(s) waiting or running. Wait for one to finish.`,

@@ -2,6 +2,7 @@ import type { LabCatalog } from "../labs/lab-catalog.ts";
 import type { Database } from "../db.ts";
 import type { SessionUser } from "../auth/session-store.ts";
 import type { SignInThrottle } from "../auth/sign-in-throttle.ts";
+import type { WebMetrics } from "../metrics/web-metrics.ts";
 import type { SubmissionEventFeed } from "@backend-labs/grading-queue";
 
 export interface Limits {
@@ -31,6 +32,7 @@ export interface Context {
   /** Accounts with these emails are instructors (BACKEND_LABS_INSTRUCTOR_EMAILS). */
   instructorEmails: ReadonlySet<string>;
   signInThrottle: SignInThrottle;
+  metrics: WebMetrics;
   user: SessionUser | undefined;
   http: HttpExchange;
 }

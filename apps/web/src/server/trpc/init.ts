@@ -1,4 +1,5 @@
 import { initTRPC, TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { ZodError } from "zod";
 import { csrfRefusal } from "../auth/csrf.ts";
 import type { Context } from "./context.ts";
@@ -33,7 +34,16 @@ const csrfProtection = t.middleware(({ ctx, type, next }) => {
   return next();
 });
 
-export const publicProcedure = t.procedure.use(csrfProtection);
+/** Each query's and mutation's latency and status, by procedure (subscriptions last as long as they are open). */
+const timing = t.middleware(async ({ ctx, path, type, next }) => {
+  if (type === "subscription") return next();
+  const end = ctx.metrics.startRequest(`trpc ${path}`, type === "query" ? "GET" : "POST");
+  const result = await next();
+  end(result.ok ? 200 : getHTTPStatusCodeFromError(result.error));
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(timing).use(csrfProtection);
 
 export const learnerProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to do this." });

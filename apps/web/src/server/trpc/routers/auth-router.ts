@@ -76,6 +76,7 @@ export const authRouter = router({
   signIn: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
     const waitSeconds = await ctx.signInThrottle.retryAfterSeconds(input.email);
     if (waitSeconds > 0) {
+      ctx.metrics.rateLimited.inc({ limit: "sign_in" });
       throw new TRPCError({
         code: "TOO_MANY_REQUESTS",
         message: `Too many failed sign-ins for this email. Try again in ${Math.ceil(waitSeconds / 60)} min.`,
@@ -86,6 +87,7 @@ export const authRouter = router({
     const valid = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash), input.password);
     if (!user || !valid) {
       await ctx.signInThrottle.recordFailure(input.email);
+      ctx.metrics.signInFailures.inc();
       throw new TRPCError({ code: "UNAUTHORIZED", message: "Wrong email or password." });
     }
     await ctx.signInThrottle.recordSuccess(input.email);

@@ -77,10 +77,15 @@ export const submissionRouter = router({
     .input(z.object({ id: submissionId, lastEventId: z.string().regex(/^\d+$/).nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
       await visibleSubmission(ctx, input.id);
-      const events = followSubmissionEvents(ctx.db.pool, ctx.events, input.id, {
-        ...(input.lastEventId && { afterEventId: input.lastEventId }),
-        ...(signal && { signal }),
-      });
-      for await (const stored of events) yield tracked(stored.id, stored.event);
+      ctx.metrics.liveSubscriptions.inc();
+      try {
+        const events = followSubmissionEvents(ctx.db.pool, ctx.events, input.id, {
+          ...(input.lastEventId && { afterEventId: input.lastEventId }),
+          ...(signal && { signal }),
+        });
+        for await (const stored of events) yield tracked(stored.id, stored.event);
+      } finally {
+        ctx.metrics.liveSubscriptions.dec();
+      }
     }),
 });

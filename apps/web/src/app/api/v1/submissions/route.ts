@@ -3,6 +3,7 @@ import { apiError, apiRefusal, unauthorized } from "../../../../server/api/api-r
 import { findTokenUser } from "../../../../server/auth/api-tokens.ts";
 import { filesInput } from "../../../../server/labs/editable-files.ts";
 import { startRun } from "../../../../server/labs/start-run.ts";
+import { timedRoute } from "../../../../server/metrics/timed-route.ts";
 import { platformContext } from "../../../../server/platform.ts";
 
 export const dynamic = "force-dynamic";
@@ -13,7 +14,7 @@ const body = z.object({ labId: z.string().min(1).max(100), files: filesInput });
  * `labs submit`: a Run from the command line, authorized by a personal API token (scoped to this and to
  * reading the learner's own Runs). Same checks and limits as Run in the browser; it shows in the history.
  */
-export async function POST(request: Request): Promise<Response> {
+export const POST = timedRoute("/api/v1/submissions", "POST", async (request: Request) => {
   const ctx = platformContext();
   const user = await findTokenUser(ctx.db.prisma, request.headers.get("authorization"));
   if (!user) return unauthorized();
@@ -32,4 +33,4 @@ export async function POST(request: Request): Promise<Response> {
   } catch (error) {
     return apiRefusal(error);
   }
-}
+});
