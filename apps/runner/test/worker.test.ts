@@ -253,7 +253,7 @@ describe("labs worker", () => {
           "the worker's outcome line",
           () => worker.stdout().trim() || undefined,
         );
-        expect(JSON.parse(outcome)).toMatchObject({ submissionId: id, outcome: "lease-lost" });
+        expect(JSON.parse(outcome)).toMatchObject({ submissionId: id, outcome: "cancelled" });
         expect(await getSubmission(pool, id)).toMatchObject({ state: "cancelled", result: null });
         expect((await listEvents(pool, id)).at(-1)?.event).toEqual({ type: "cancelled" });
         // The worker keeps warm services for its next grade; once it stops, nothing of the grade is left.

@@ -12,6 +12,14 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** The learner cancelled the Run while it was graded: the lease is gone, and nothing is to be written. */
+export class JobCancelledError extends LeaseLostError {
+  constructor(id: string) {
+    super(`${id} was cancelled by its learner`);
+    this.name = "JobCancelledError";
+  }
+}
+
 export interface ClaimedJobFields {
   id: string;
   userId: string;
@@ -76,15 +84,21 @@ export class ClaimedJob {
   async extendLease(): Promise<boolean> {
     if (this.#settled || this.#lost.signal.aborted) return false;
     const sentAt = performance.now();
-    const { rows } = await this.#db.query<{ lease_expires_at: Date }>(
-      `UPDATE submissions SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
-       WHERE id = $1 AND lease_token = $2 AND state = 'running'
-       RETURNING lease_expires_at`,
+    // The job's state comes along, so a lease ended by the learner's Cancel is told from one taken over.
+    const { rows } = await this.#db.query<{ lease_expires_at: Date | null; state: string | null }>(
+      `WITH renewed AS (
+         UPDATE submissions SET lease_expires_at = now() + $3::double precision * interval '1 millisecond'
+         WHERE id = $1 AND lease_token = $2 AND state = 'running'
+         RETURNING lease_expires_at
+       )
+       SELECT (SELECT lease_expires_at FROM renewed) AS lease_expires_at,
+              (SELECT state::text FROM submissions WHERE id = $1) AS state`,
       [this.id, this.#leaseToken, this.leaseMs],
     );
-    const renewed = rows[0];
+    const renewed = rows[0]?.lease_expires_at ? { lease_expires_at: rows[0].lease_expires_at } : undefined;
     if (!renewed) {
-      this.#loseLease("the lease was taken over or the job was finished elsewhere");
+      if (rows[0]?.state === "cancelled") this.#lose(new JobCancelledError(this.id));
+      else this.#loseLease("the lease was taken over or the job was finished elsewhere");
       return false;
     }
     if (this.#settled || this.#lost.signal.aborted) return false;
@@ -207,9 +221,12 @@ export class ClaimedJob {
   }
 
   #loseLease(why: string): void {
+    this.#lose(new LeaseLostError(`lost the lease on ${this.id}: ${why}`));
+  }
+
+  #lose(reason: LeaseLostError): void {
     clearTimeout(this.#expiryTimer);
-    if (!this.#lost.signal.aborted)
-      this.#lost.abort(new LeaseLostError(`lost the lease on ${this.id}: ${why}`));
+    if (!this.#lost.signal.aborted) this.#lost.abort(reason);
   }
 
   /** The job left this worker's hands (finished or requeued): no more expiry to watch. */

@@ -1,6 +1,6 @@
 export { type ClaimOptions, claimNextJob, defaultMaxAttempts } from "./claim-next-job.ts";
 export { cancelSubmission } from "./cancel-submission.ts";
-export { ClaimedJob, LeaseLostError } from "./claimed-job.ts";
+export { ClaimedJob, JobCancelledError, LeaseLostError } from "./claimed-job.ts";
 export { gradingJobsChannel, submissionEventsChannel } from "./channels.ts";
 export { type EnqueueInput, enqueueInputSchema, enqueueSubmission } from "./enqueue-submission.ts";
 export { type FollowOptions, followSubmissionEvents } from "./follow-submission-events.ts";

@@ -6,6 +6,7 @@ import {
   claimNextJob,
   enqueueSubmission,
   getSubmission,
+  JobCancelledError,
   listEvents,
 } from "../src/index.ts";
 import { useQueueDatabase } from "./support/queue-database.ts";
@@ -40,6 +41,8 @@ describe("cancelSubmission", () => {
 
     expect(await job.extendLease()).toBe(false);
     expect(job.leaseLost.aborted).toBe(true);
+    // Told apart from a lease another worker took over, so the worker logs it as a cancel.
+    expect(job.leaseLost.reason).toBeInstanceOf(JobCancelledError);
     expect(await job.recordEvent({ type: "stage", stage: "run" })).toBe(false);
     expect(await job.finish({ ...errorGradeResult("text-tools", "unused"), status: "pass", tests: [] })).toBe(
       false,

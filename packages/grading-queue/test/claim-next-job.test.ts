@@ -5,6 +5,7 @@ import {
   type ClaimedJob,
   enqueueSubmission,
   getSubmission,
+  JobCancelledError,
   LeaseLostError,
   listEvents,
 } from "../src/index.ts";
@@ -76,6 +77,7 @@ describe("an expired lease", () => {
     expect(await stale.extendLease()).toBe(false);
     expect(stale.leaseLost.aborted).toBe(true);
     expect(stale.leaseLost.reason).toBeInstanceOf(LeaseLostError);
+    expect(stale.leaseLost.reason).not.toBeInstanceOf(JobCancelledError);
     expect(await stale.recordEvent({ type: "stage", stage: "run" })).toBe(false);
     expect(await stale.finish({ ...passResult("text-tools"), status: "fail" })).toBe(false);
     expect(await stale.release()).toBe(false);

@@ -1,5 +1,5 @@
 import { errorGradeResult, type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
-import { type ClaimedJob } from "@backend-labs/grading-queue";
+import { type ClaimedJob, JobCancelledError } from "@backend-labs/grading-queue";
 import { gradeSubmission, type SandboxKind } from "../grade/grade-submission.ts";
 import { type GradingRuntime } from "../grade/grading-runtime.ts";
 import { labForJob } from "./lab-for-job.ts";
@@ -20,6 +20,8 @@ export type JobOutcome =
   | { kind: "finished"; status: GradeStatus; pool: GradeResult["timings"]["pool"] }
   /** Another worker holds the job now (or may): nothing was written. */
   | { kind: "lease-lost" }
+  /** Its learner cancelled it while it was graded: the grade stopped, nothing was written. */
+  | { kind: "cancelled" }
   /** Back in the queue because the worker is stopping; the claim did not count as an attempt. */
   | { kind: "released" }
   /** Back in the queue because of a problem of this worker's machine; the claim counted as an attempt. */
@@ -52,7 +54,7 @@ export async function gradeJob(job: ClaimedJob, context: GradeJobContext): Promi
     }
   } catch (error) {
     await progress.flush();
-    if (job.leaseLost.aborted) return { kind: "lease-lost" };
+    if (job.leaseLost.aborted) return leaseEnded(job);
     if (context.stop.aborted) return (await job.release()) ? { kind: "released" } : { kind: "lease-lost" };
     const message = (error as Error).stack ?? String(error);
     context.log(`job ${job.id}: the worker could not grade it: ${message}`);
@@ -66,4 +68,8 @@ export async function gradeJob(job: ClaimedJob, context: GradeJobContext): Promi
   return (await job.finish(result))
     ? { kind: "finished", status: result.status, pool: result.timings.pool }
     : { kind: "lease-lost" };
+}
+
+function leaseEnded(job: ClaimedJob): JobOutcome {
+  return job.leaseLost.reason instanceof JobCancelledError ? { kind: "cancelled" } : { kind: "lease-lost" };
 }
