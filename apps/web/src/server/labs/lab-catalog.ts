@@ -1,4 +1,5 @@
 import { type Catalog, discoverLabs, type Lab } from "@backend-labs/lab-format";
+import { log } from "../log.ts";
 
 export interface LabCatalog {
   /** The catalog as it is on disk now (development) or as it was at start (production). */
@@ -20,7 +21,7 @@ export function labCatalog(labsDir: string, { reload }: { reload: boolean }): La
     for (const problem of catalog.invalid) {
       if (reported.has(problem.message)) continue;
       reported.add(problem.message);
-      process.stderr.write(`backend-labs web: skipped an invalid lab\n${problem.message}\n`);
+      log().warn({ problem: problem.message }, "skipped an invalid lab");
     }
     cached = catalog;
     return catalog;

@@ -1,4 +1,5 @@
 import { database } from "../db.ts";
+import { log } from "../log.ts";
 import { platform } from "../platform.ts";
 import { prunePeriodically } from "./prune-stale-rows.ts";
 
@@ -10,6 +11,6 @@ export function startMaintenance(): void {
     eventDays: 30,
     signInWindowMs: platform().signInThrottle.windowMs,
     everyMs: hourMs,
-    log: (line) => process.stderr.write(`backend-labs web: ${line}\n`),
+    log: (line) => log().info(line),
   });
 }
