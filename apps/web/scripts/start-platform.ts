@@ -97,7 +97,13 @@ web.once("exit", (code) => {
 
 const runnerCli = join(repoRoot, "apps/runner/src/cli/main.ts");
 for (let index = 0; index < workers; index++) {
-  const worker = spawn(process.execPath, [runnerCli, "worker"], { cwd: repoRoot, env, stdio: "inherit" });
+  // kafkajs (the runner creates lab topics with it) sets negative timers on Node 24 when it closes: a
+  // harmless warning that read like a failure on every stop.
+  const worker = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", runnerCli, "worker"], {
+    cwd: repoRoot,
+    env,
+    stdio: "inherit",
+  });
   children.push(worker);
   worker.once("exit", (code) => {
     if (!stopping) {
