@@ -267,6 +267,38 @@ describe("labs worker", () => {
   );
 
   it(
+    "serves /healthz and /readyz (the database and Docker answer) on --health-port",
+    { timeout: 60_000 },
+    async () => {
+      const worker = startWorker(["--health-port", "0", "--health-host", "127.0.0.1"]);
+      try {
+        const port = await eventually(
+          "the health address",
+          () => /health: http:\/\/127\.0\.0\.1:(\d+)\//.exec(worker.stderr())?.[1],
+        );
+        const alive = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect(alive.status).toBe(200);
+        expect(await alive.json()).toEqual({ status: "alive" });
+        const readiness = await fetch(`http://127.0.0.1:${port}/readyz`);
+        expect(readiness.status).toBe(200);
+        expect(await readiness.json()).toEqual({
+          ready: true,
+          checks: [
+            { name: "database", ok: true, detail: "answers" },
+            { name: "docker", ok: true, detail: "answers" },
+          ],
+        });
+        expect((await fetch(`http://127.0.0.1:${port}/elsewhere`)).status).toBe(404);
+        worker.process.kill("SIGTERM");
+        expect(await worker.exited).toBe(0);
+        await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+      } finally {
+        worker.process.kill("SIGKILL");
+      }
+    },
+  );
+
+  it(
     "with --once finishes a job for an unknown lab as an error result, then exits",
     { timeout: 60_000 },
     async () => {

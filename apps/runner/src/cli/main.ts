@@ -385,6 +385,11 @@ program
       .choices(["all", "none"] as const)
       .default("all" as const),
   )
+  .option(
+    "--health-port <port>",
+    "serve /healthz (alive) and /readyz (database and Docker answer) on this port",
+  )
+  .option("--health-host <host>", "the address --health-port listens on", "0.0.0.0")
   .action(async (options) => {
     const settings = parseWorkerOptions(options);
     workerRunning = true;

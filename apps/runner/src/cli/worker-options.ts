@@ -14,6 +14,8 @@ export interface RawWorkerOptions {
   once?: boolean;
   pool: boolean;
   prewarm: "all" | "none";
+  healthPort?: string;
+  healthHost?: string;
 }
 
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -25,6 +27,7 @@ const schema = z.object({
   concurrency: z.coerce.number().int().min(1).max(16),
   leaseSeconds: seconds(1, 3600),
   pollSeconds: seconds(0.1, 3600),
+  healthPort: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 /**
@@ -47,7 +50,7 @@ export function parseWorkerOptions(
     const problems = parsed.error.issues.map((issue) => `--${flagName(issue.path[0])}: ${issue.message}`);
     throw new UsageError(`labs worker: ${problems.join("; ")}`);
   }
-  const { databaseUrl, concurrency, leaseSeconds, pollSeconds } = parsed.data;
+  const { databaseUrl, concurrency, leaseSeconds, pollSeconds, healthPort } = parsed.data;
   return {
     databaseUrl,
     // One job, one slot: --once is for scripts and tests.
@@ -58,6 +61,8 @@ export function parseWorkerOptions(
     once: raw.once === true,
     pool: raw.pool,
     prewarm: raw.prewarm,
+    ...(healthPort !== undefined && { healthPort }),
+    ...(raw.healthHost !== undefined && { healthHost: raw.healthHost }),
   };
 }
 

@@ -9,6 +9,7 @@ import { prepareRunner, sweepDeadRunners } from "../host/prepare-runner.ts";
 import { assertDockerReachable } from "../host/docker-reachable.ts";
 import { formatRunner, thisRunner } from "../host/runner-identity.ts";
 import { gradeJob, type JobOutcome } from "./grade-job.ts";
+import { serveWorkerHealth } from "./worker-health.ts";
 
 /** How often a worker also sweeps for leftovers of dead runners, besides at start and after a reclaim. */
 const sweepIntervalMs = 60_000;
@@ -25,6 +26,9 @@ export interface WorkerOptions {
   pool: boolean;
   /** Start environments for every lab's shape at start (all), or only once a lab is graded (none). */
   prewarm: "all" | "none";
+  /** Serve /healthz and /readyz on this port (0: any free one), on `healthHost`. */
+  healthPort?: number;
+  healthHost?: string;
 }
 
 export class DatabaseUnreachableError extends Error {
@@ -76,6 +80,16 @@ export async function runWorker(options: WorkerOptions, stop: AbortSignal): Prom
   const sweep = () =>
     sweepDeadRunners(docker).catch((error: unknown) => log(`sweep failed: ${(error as Error).message}`));
   const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
+  await using health =
+    options.healthPort === undefined
+      ? undefined
+      : await serveWorkerHealth({
+          port: options.healthPort,
+          host: options.healthHost ?? "0.0.0.0",
+          pool,
+          sandbox,
+        });
+  if (health) log(`health: http://${options.healthHost ?? "0.0.0.0"}:${health.port}/healthz and /readyz`);
   log(
     `worker ${workerId}: concurrency ${options.concurrency}, lease ${options.leaseMs / 1000} s, ` +
       `sandbox ${sandbox}, pool ${options.pool ? "on" : "off"}${options.once ? ", one job" : ""}`,
