@@ -1,6 +1,6 @@
 "use client";
 
-import { useState } from "react";
+import { useState, useSyncExternalStore } from "react";
 import { type ThemePreference, themeCookieName, themePreferences } from "../../lib/theme-preference.ts";
 
 const labels: Record<ThemePreference, string> = { system: "System", light: "Light", dark: "Dark" };
@@ -8,6 +8,12 @@ const labels: Record<ThemePreference, string> = { system: "System", light: "Ligh
 /** System → light → dark: pins the choice on <html> at once and in a cookie for the next page loads. */
 export function ThemeToggle({ initial }: { initial: ThemePreference }) {
   const [preference, setPreference] = useState(initial);
+  // Disabled until React has hydrated it: a click on the server's HTML before that would be lost.
+  const hydrated = useSyncExternalStore(
+    () => () => {},
+    () => true,
+    () => false,
+  );
   const next = themePreferences[(themePreferences.indexOf(preference) + 1) % themePreferences.length]!;
   const choose = () => {
     setPreference(next);
@@ -20,6 +26,7 @@ export function ThemeToggle({ initial }: { initial: ThemePreference }) {
       type="button"
       className="link-button theme-toggle"
       onClick={choose}
+      disabled={!hydrated}
       aria-label={`Theme: ${labels[preference]}. Switch to ${labels[next]}`}
       data-testid="theme-toggle"
       data-preference={preference}
