@@ -20,8 +20,14 @@ export interface WarmSuite {
   readonly vitest: Vitest;
   /** The grader folder's state when the instance was made: an edited suite gets a new instance. */
   readonly fingerprint: string;
-  /** Where test results go during the current run. */
+  /** Where test results go during the current run; setting one starts a run's bookkeeping afresh. */
   listen(listener: ((testCase: TestCase) => void) | undefined): void;
+  /**
+   * The grader files that started in the current run. vitest keeps every module it ever ran in its
+   * state, so a run that bails out early would otherwise report the files it never reached with the
+   * results of an earlier grade.
+   */
+  startedFiles(): ReadonlySet<string>;
 }
 
 /**
@@ -82,6 +88,7 @@ async function createSuite(lab: Lab, fingerprint: string): Promise<WarmSuite> {
   const handlersBefore = signalHandlers();
   const callTimeoutMs = lab.manifest.callTimeoutSeconds * 1000;
   let listener: ((testCase: TestCase) => void) | undefined;
+  const started = new Set<string>();
   // An open vitest keeps one listener of its own on the process per event (exit, unhandledRejection, and
   // the stop signals while it is created): a pool of warm suites is by design, not a listener leak.
   process.setMaxListeners(process.getMaxListeners() + 1);
@@ -93,7 +100,12 @@ async function createSuite(lab: Lab, fingerprint: string): Promise<WarmSuite> {
       watch: false,
       include: lab.graderFiles.map((file) => relative(lab.dir, file)),
       setupFiles: [setupFile],
-      reporters: [{ onTestCaseResult: (testCase: TestCase) => listener?.(testCase) }],
+      reporters: [
+        {
+          onTestModuleStart: (module) => void started.add(module.moduleId),
+          onTestCaseResult: (testCase: TestCase) => listener?.(testCase),
+        },
+      ],
       includeTaskLocation: true,
       // No results cache in the lab folder, and no reordering based on it.
       cache: false,
@@ -117,7 +129,9 @@ async function createSuite(lab: Lab, fingerprint: string): Promise<WarmSuite> {
     fingerprint,
     listen: (next) => {
       listener = next;
+      started.clear();
     },
+    startedFiles: () => started,
   };
 }
 

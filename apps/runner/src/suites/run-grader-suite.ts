@@ -94,7 +94,11 @@ export async function runGraderSuite(
       files.map((file) => suite.vitest.getRootProject().createSpecification(file)),
       true,
     );
-    const modules = run.testModules.toSorted((a, b) => files.indexOf(a.moduleId) - files.indexOf(b.moduleId));
+    // Only what this run started: files a bail skipped would still hold an earlier grade's results.
+    const startedFiles = suite.startedFiles();
+    const modules = run.testModules
+      .filter((module) => startedFiles.has(module.moduleId))
+      .toSorted((a, b) => files.indexOf(a.moduleId) - files.indexOf(b.moduleId));
     if (options.onMutantCoverage) {
       for (const testCase of modules.flatMap((module) => [...module.children.allTests()])) {
         const meta = testCase.meta();
