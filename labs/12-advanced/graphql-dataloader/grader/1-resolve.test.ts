@@ -90,7 +90,7 @@ task(1, "Resolve authors, books and reviews from Postgres", () => {
     ).toEqual({ missingBook: null, missingAuthor: null });
   });
 
-  it("authors(first) returns that many authors by id, up to 100, and refuses a first above 100", async () => {
+  it("authors(first) returns that many authors by id, from 0 up to 100, and refuses a first below 0 or above 100", async () => {
     // An UPDATE writes a new version of the row after the others: from now on Postgres reads author 1 last
     // unless the query asks for ORDER BY id.
     await postgres().query(
@@ -114,6 +114,16 @@ task(1, "Resolve authors, books and reviews from Postgres", () => {
       "authors(first: 100) returns the first 100 authors by id (all of them, while there are fewer)",
     ).toEqual((await storedAuthors(100)).map((author) => author.id));
 
+    const none = await gql<{ authors: { id: string }[] }>("{ authors(first: 0) { id } }");
+    expect(
+      errorsOf(none),
+      "authors(first: 0) must run without errors: 0 is in range (only a first below 0 or above 100 is refused)",
+    ).toEqual([]);
+    expect(
+      none.data?.authors,
+      `authors(first: 0) asks for the first 0 authors: an empty list (${got(none)})`,
+    ).toEqual([]);
+
     const tooMany = await gql<{ authors: unknown }>("{ authors(first: 101) { id } }");
     expectGraphQLError(
       tooMany,
@@ -124,6 +134,19 @@ task(1, "Resolve authors, books and reviews from Postgres", () => {
     expect(
       tooMany.data,
       `a refused authors field leaves no data (it is non-null, so data is null) (${got(tooMany)})`,
+    ).toBeNull();
+
+    const negative = await gql<{ authors: unknown }>("{ authors(first: -1) { id } }");
+    expectGraphQLError(
+      negative,
+      "authors(first: -1)",
+      /first/i,
+      "`first`: check the argument before it reaches SQL (Postgres's own complaint about a negative LIMIT " +
+        "does not tell the client which argument was wrong)",
+    );
+    expect(
+      negative.data,
+      `a refused authors field leaves no data (it is non-null, so data is null) (${got(negative)})`,
     ).toBeNull();
   });
 

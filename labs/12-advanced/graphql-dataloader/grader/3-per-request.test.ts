@@ -8,6 +8,7 @@ import {
   gql,
   type GraphQLReply,
   rowCount,
+  storedAuthors,
   storedReviews,
 } from "./helpers.ts";
 
@@ -133,6 +134,38 @@ task(4, "One set of loaders per request", () => {
       bookStatements.books,
       `book ${bookId} was read by ${bookStatements.books} SQL statements in one request. The root field loaded ` +
         "it; Review.book must get it from the same request's book-by-id loader, whose cache already holds it",
+    ).toBe(1);
+  });
+
+  it("authors(first) with each book's author: the listed authors are not read again in that request", async () => {
+    const { result: reply, statements } = await countStatements(["authors"], () =>
+      gql<{ authors: { id: string; name: string; books: { author: { id: string; name: string } }[] }[] }>(
+        "{ authors(first: 10) { id name books { author { id name } } } }",
+      ),
+    );
+    expect(errorsOf(reply), `the query must run without errors`).toEqual([]);
+    const authors = reply.data?.authors ?? [];
+    const expected = await storedAuthors(10);
+    expect(
+      authors.map(({ id, name }) => ({ id, name })),
+      `authors(first: 10) returns the first 10 authors by id (${got(reply)})`,
+    ).toEqual(expected.map(({ id, name }) => ({ id, name })));
+    const withBooks = authors.filter((author) => author.books.length > 0);
+    expect(
+      withBooks.length,
+      `the first 10 authors have books, each with an author to resolve (${got(reply)})`,
+    ).toBeGreaterThan(0);
+    for (const author of authors) {
+      expect(
+        author.books.map((book) => book.author),
+        `each book of author ${author.id} leads back to that author through Book.author`,
+      ).toEqual(author.books.map(() => ({ id: author.id, name: author.name })));
+    }
+    expect(
+      statements.authors,
+      `${statements.authors} SQL statements read authors in one request. authors(first: 10) read these ` +
+        "authors already; Book.author asks for the same rows and must not read them again. Hand the rows the " +
+        "list read to the request's author-by-id loader (DataLoader's prime(key, value)), so its cache holds them",
     ).toBe(1);
   });
 });
