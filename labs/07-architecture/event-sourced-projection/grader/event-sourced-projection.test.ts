@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, expect, it } from "vitest";
-import { learner, postgres, startLearner, task } from "@backend-labs/graders";
+import { LearnerThrewError, learner, postgres, startLearner, task } from "@backend-labs/graders";
 
 interface NewEvent {
   type: string;
@@ -285,15 +285,29 @@ task(1, "Append events with optimistic concurrency", () => {
     await postgres().query(
       "create trigger grader_refuse_event before insert on events for each row execute function grader_refuse_event()",
     );
+    let refused: unknown;
     try {
-      await expect(
-        accounts.appendToStream(stream, 1, [deposited(5), { type: "GraderRefusedEvent", data: {} }]),
-        "the database refused the second event of the batch, so appendToStream must fail",
-      ).rejects.toThrow();
+      refused = await accounts
+        .appendToStream(stream, 1, [deposited(5), { type: "GraderRefusedEvent", data: {} }])
+        .then(
+          (version) => `returned ${version}`,
+          (error: unknown) => error,
+        );
     } finally {
       await postgres().query("drop trigger if exists grader_refuse_event on events");
       await postgres().query("drop function if exists grader_refuse_event()");
     }
+    expect(
+      refused,
+      `the database refused the second event of the batch, so appendToStream must throw (got: ${String(refused)})`,
+    ).toBeInstanceOf(LearnerThrewError);
+    expect(
+      (refused as LearnerThrewError).learnerError.name,
+      "the database refused an event for a reason that has nothing to do with versions (the grader's trigger " +
+        `raised an exception), and appendToStream reported it as a ConcurrencyError (${(refused as Error).message}). ` +
+        "A ConcurrencyError tells the caller to reload and retry, and this failure would come back on every " +
+        "retry: turn only the unique violation (SQLSTATE 23505) into a ConcurrencyError and let other errors out",
+    ).not.toBe("ConcurrencyError");
     expect(
       (await streamEvents(stream)).map((event) => event.type),
       "the database refused the batch's second event, yet its first one (MoneyDeposited) stayed in the " +
@@ -602,6 +616,50 @@ task(3, "Project events into a read model with a checkpoint", () => {
       "a run was killed while it waited to move the checkpoint (the grader held the checkpoint row), and after " +
         "the next run some deposits counted twice: balance updates had been committed without the checkpoint " +
         "that records them. Apply each event and move the checkpoint in the SAME transaction",
+    ).toEqual(await expectedBalances([ada, bob]));
+    expect(await checkpoint(), "the checkpoint must end at the last event").toBe(await lastPosition());
+  });
+
+  it("a projection killed after it applied an event but before the checkpoint moved applies it once", async () => {
+    const [ada, bob] = [accountIdFor("killed-after-apply", 1), accountIdFor("killed-after-apply", 2)];
+    await accounts.appendToStream(ada, 0, [opened("Ada")]);
+    await accounts.appendToStream(bob, 0, [opened("Bob")]);
+    await accounts.runProjection();
+    await accounts.appendToStream(ada, 1, [deposited(10)]);
+    await accounts.appendToStream(bob, 1, [deposited(30)]);
+
+    // The grader makes every UPDATE of the checkpoint row wait for an advisory lock it holds: the run
+    // gets stuck at the very moment it moves the checkpoint, after its balance update for that event.
+    const gate = 7_307_307;
+    await postgres().query(`
+      create or replace function grader_hold_checkpoint() returns trigger language plpgsql as $$
+      begin
+        perform pg_advisory_xact_lock(${gate});
+        return new;
+      end $$`);
+    await postgres().query("drop trigger if exists grader_hold_checkpoint on projection_checkpoints");
+    await postgres().query(
+      "create trigger grader_hold_checkpoint before update on projection_checkpoints for each row " +
+        "execute function grader_hold_checkpoint()",
+    );
+    try {
+      await crashProjectionStuckOn("select pg_advisory_xact_lock($1::bigint)", [gate]);
+    } finally {
+      await postgres().query("drop trigger if exists grader_hold_checkpoint on projection_checkpoints");
+      await postgres().query("drop function if exists grader_hold_checkpoint()");
+    }
+
+    const rerun = await accounts.runProjection().then(
+      () => "ok",
+      (error: unknown) => String((error as Error).message),
+    );
+    expect(rerun, "after the killed run, the next runProjection() must succeed").toBe("ok");
+    expect(
+      await readModel([ada, bob]),
+      "a run was killed after it had updated a balance and while it was moving the checkpoint past that " +
+        "event; after the next run the deposit counted twice. The balance update had been committed on its " +
+        "own (no BEGIN, or a COMMIT before the checkpoint moved): apply the event and move the checkpoint " +
+        "in the SAME transaction, so a crash between the two undoes both",
     ).toEqual(await expectedBalances([ada, bob]));
     expect(await checkpoint(), "the checkpoint must end at the last event").toBe(await lastPosition());
   });
