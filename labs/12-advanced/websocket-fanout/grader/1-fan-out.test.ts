@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { learner, type LearnerInstance, startLearner, task, uid } from "@backend-labs/graders";
 import {
@@ -9,6 +10,7 @@ import {
   connectMany,
   pauseRedis,
   publishToRoom,
+  type ServerMessage,
   subscribers,
   subscribersBecome,
   tapRooms,
@@ -87,8 +89,10 @@ task(1, "Rooms on one instance", () => {
     const room = uid("strict");
     const cases: [unknown, string][] = [
       ["this is not json", "a frame that is not JSON"],
+      ["null", "JSON that is not a command object (null)"],
       [{ type: "dance", room }, "an unknown type"],
       [{ type: "join", room: "Not A Room!" }, "a room name outside [a-z0-9-]{1,64}"],
+      [{ type: "join" }, "a join without a room"],
       [{ type: "say", room, id: "m-1", text: "" }, "an empty text"],
     ];
     for (const [command, what] of cases) {
@@ -128,6 +132,7 @@ task(1, "Rooms on one instance", () => {
       [{ type: "join", room: "under_score" }, 'a room name with a character outside a-z, 0-9 and - ("_")'],
       [{ type: "join", room: "" }, "an empty room name"],
       [{ type: "say", room: longest, id: uid("long"), text: "y".repeat(2001) }, "a text of 2001 characters"],
+      [{ type: "say", room: longest, id: uid("empty"), text: "" }, "an empty text"],
       [{ type: "say", room: longest, id: uid("nan"), text: 42 }, "a text that is not a string"],
     ];
     for (const [command, what] of cases) {
@@ -144,6 +149,57 @@ task(1, "Rooms on one instance", () => {
       ).toBe("error");
     }
     expect(client!.closed, "a refused command must not close the connection").toBe(false);
+  });
+
+  it("a message id of 100 characters is accepted; an empty, missing, non-string or 101-character id is refused", async () => {
+    const [client] = await connectMany(learner(), 1);
+    const room = uid("ids");
+    expect(await client!.join(room), `join "${room}" must be answered with joined`).toBe(true);
+    const answerTo = async (command: Record<string, unknown>): Promise<ServerMessage | undefined> => {
+      const from = client!.received.length;
+      client!.send({ type: "say", room, text: "hello", ...command });
+      return client!.waitFor((message) => message.type === "sent" || message.type === "error", 2_000, from);
+    };
+    const longest = `${uid("id")}${"i".repeat(100)}`.slice(0, 100);
+    expect(
+      await answerTo({ id: longest }),
+      "an id of 100 characters is valid: the say must be answered with sent, carrying that id",
+    ).toEqual({ type: "sent", room, id: longest });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ id: "" }, "an empty id"],
+      [{ id: `${longest}x` }, "an id of 101 characters"],
+      [{}, "a say without an id"],
+      [{ id: 7 }, "an id that is not a string"],
+    ];
+    for (const [command, what] of cases) {
+      const answer = await answerTo(command);
+      expect(
+        answer?.type,
+        `${what} must be refused with {"type":"error","message":...}: id is 1 to 100 characters ` +
+          `(got ${JSON.stringify(answer) ?? "no answer"})`,
+      ).toBe("error");
+    }
+    expect(client!.closed, "a refused command must not close the connection").toBe(false);
+  });
+
+  it("after leave the connection may no longer say in the room; a leave of a room never joined is answered with left", async () => {
+    const [client] = await connectMany(learner(), 1);
+    const room = uid("goodbye");
+    expect(await client!.join(room), `join "${room}" must be answered with joined`).toBe(true);
+    expect(await client!.leave(room), 'leave must be answered with {"type":"left","room"}').toBe(true);
+    const after = await client!.say(room, "still here?");
+    expect(
+      after.answer,
+      "a say to a room the connection has left must be refused with an error carrying the say's id, like any " +
+        "room it has not joined: leave ends the membership (forget the room in the connection's rooms too)",
+    ).toMatchObject({ type: "error", id: after.id });
+    const never = uid("never-joined");
+    expect(
+      await client!.leave(never),
+      `a leave of a room the connection never joined must be answered with {"type":"left","room":"${never}"} ` +
+        "too (there is nothing to forget), not with an error or a crash",
+    ).toBe(true);
+    expect(client!.closed, "a leave must not close the connection").toBe(false);
   });
 });
 
@@ -307,6 +363,75 @@ task(3, "One subscription per room per instance, gone with the room's last membe
         "per room ever used is a leak that grows with every room)",
     ).toBe(0);
     expect(await activeChannels(channelOf(room)), "PUBSUB CHANNELS must no longer list the room").toEqual([]);
+  });
+
+  it("a room emptied and joined again is subscribed again; a leave of a room never joined subscribes nothing", async () => {
+    const [client] = await connectMany(learner(), 1);
+    const room = uid("again");
+    expect(await client!.join(room), `join "${room}" must be answered with joined`).toBe(true);
+    expect(await client!.leave(room), 'leave must be answered with {"type":"left","room"}').toBe(true);
+    expect(
+      await subscribersBecome(room, 0),
+      "the room's only member left: the instance must UNSUBSCRIBE from its channel",
+    ).toBe(0);
+    expect(await client!.join(room), `joining "${room}" again must be answered with joined`).toBe(true);
+    expect(
+      await subscribers(room),
+      `the room has a member again: joined must come only once the instance is subscribed to ${channelOf(room)} ` +
+        "again. After an UNSUBSCRIBE, forget that the room was subscribed, or the next join skips the SUBSCRIBE",
+    ).toBe(1);
+    const id = uid("back");
+    await publishToRoom(room, id, "welcome back");
+    expect(
+      await client!.waitFor((message) => message.id === id),
+      "a member of a room joined again must receive what is published on its channel",
+    ).toMatchObject({ type: "message", room, id });
+
+    const never = uid("never-joined");
+    expect(await client!.leave(never), `a leave of "${never}" must be answered with left`).toBe(true);
+    expect(
+      await subscribers(never),
+      `the connection left ${never} without ever joining it: no one is a member, so the instance must not be ` +
+        "subscribed to its channel. Subscribe only while the room has members here",
+    ).toBe(0);
+    expect(
+      await activeChannels(channelOf(never)),
+      "PUBSUB CHANNELS must not list a room without members",
+    ).toEqual([]);
+  });
+
+  it("a message that arrives just after the room's last member here left is skipped, and the instance keeps serving", async () => {
+    const [leaving, other] = await connectMany(learner(), 2);
+    const room = uid("late");
+    const otherRoom = uid("unaffected");
+    await joinAll([leaving!], room);
+    await joinAll([other!], otherRoom);
+    await pauseRedis(REDIS_PAUSE_MS);
+    // Redis runs the commands it held back in the order they came: this PUBLISH before the instance's
+    // UNSUBSCRIBE, so the message reaches the instance after its last member of the room is gone.
+    const published = publishToRoom(room, uid("late-msg"), "just missed it");
+    await sleep(200);
+    leaving!.send({ type: "leave", room });
+    const left = await leaving!.waitFor(
+      (message) => (message.type === "left" && message.room === room) || message.type === "error",
+      REDIS_PAUSE_MS + 3_000,
+    );
+    await published;
+    expect(
+      left?.type,
+      "the leave was not answered with left: a message of the room arrived after its last member on this " +
+        "instance had left (before Redis answered the UNSUBSCRIBE), and the instance stopped serving. What " +
+        "arrives for a room without members here must be skipped, not delivered to a member list that is gone",
+    ).toBe("left");
+    const check = await other!.say(otherRoom, "anyone?");
+    expect(
+      check.answer,
+      "the instance must go on serving its other clients after a message arrived for a room it just left",
+    ).toEqual({ type: "sent", room: otherRoom, id: check.id });
+    expect(
+      await subscribersBecome(room, 0),
+      "the room's last member left: the instance must UNSUBSCRIBE from its channel",
+    ).toBe(0);
   });
 
   it("a socket that closes while its join still waits for Redis leaves no subscription behind", async () => {
