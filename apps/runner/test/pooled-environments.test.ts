@@ -7,6 +7,8 @@ import { configureTestcontainers } from "@backend-labs/service-containers";
 import { EnvironmentLostError, gradeSubmission } from "../src/grade/grade-submission.ts";
 import { GradingRuntime } from "../src/grade/grading-runtime.ts";
 import { readSubmissionDir } from "../src/grade/submission.ts";
+import { formatRunner, thisRunner } from "../src/host/runner-identity.ts";
+import { labelKeys } from "../src/services/resource-labels.ts";
 import { leftoversOfRunner } from "./support/leftovers.ts";
 import { fixtureLabsRoot, labsNodeModules } from "./support/paths.ts";
 
@@ -20,12 +22,24 @@ const lab = discoverLabs(fixtureLabsRoot).labs.find(
 )!;
 const submission = () => readSubmissionDir(join(lab.dir, labFiles.solution));
 
-/** The running Postgres container of a grade environment (synchronous: usable inside a progress listener). */
+/**
+ * The running Postgres container of one of this test process's grade environments (synchronous: usable
+ * inside a progress listener). Only this runner's: another runner on the machine keeps its containers.
+ */
 function postgresContainerId(): string {
   const image = process.env.BACKEND_LABS_POSTGRES_IMAGE ?? "postgres:18";
   const ids = execFileSync(
     "docker",
-    ["ps", "-q", "--filter", "label=dev.backend-labs.environment", "--filter", `ancestor=${image}`],
+    [
+      "ps",
+      "-q",
+      "--filter",
+      `label=${labelKeys.runner}=${formatRunner(thisRunner)}`,
+      "--filter",
+      `label=${labelKeys.environment}`,
+      "--filter",
+      `ancestor=${image}`,
+    ],
     { encoding: "utf8" },
   ).trim();
   if (!ids) throw new Error("no Postgres container of a grade environment is running");
