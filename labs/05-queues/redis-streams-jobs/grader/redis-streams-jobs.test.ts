@@ -414,6 +414,46 @@ task(1, "Consume jobs with a consumer group; acknowledge only what succeeded", (
       "a job added after stopWorkers() resolved was still read: stopped workers must not read any more",
     ).not.toBe(late);
   });
+
+  it("startWorker() fails when the consumer group cannot be created", async () => {
+    const stream = streamFor("not-a-stream");
+    // A key of another type under the stream's name: XGROUP CREATE ... MKSTREAM answers WRONGTYPE, not BUSYGROUP.
+    await redis().set(stream, "a string, not a stream");
+    await expect(
+      jobs.startWorker(stream, "misplaced-worker"),
+      `${stream} holds a string, so the group could not be created (XGROUP CREATE answered WRONGTYPE), yet ` +
+        "startWorker() resolved as if the worker ran. Only BUSYGROUP means the group is there; rethrow any other " +
+        "error of XGROUP CREATE so the start fails",
+    ).rejects.toThrow();
+  });
+
+  it("a worker started again after stopWorkers() processes the jobs added while it was stopped", async () => {
+    const stream = streamFor("restart");
+    const account = accountFor("restart");
+    await createAccount(account);
+    await jobs.startWorker(stream, "restart-worker");
+    const before = await enqueue(stream, newJob(account, 5));
+    await waitUntilSettled(stream, before, SETTLE_MS);
+    expect(await pointsOf(account), "the job added before the restart must be applied").toBe(5);
+    await expect(
+      jobs.stopWorkers(),
+      "stopWorkers() must resolve once every worker stopped",
+    ).resolves.toBeUndefined();
+
+    const during = await enqueue(stream, newJob(account, 6));
+    await expect(
+      jobs.startWorker(stream, "restart-worker"),
+      "startWorker() after stopWorkers() must start the worker again",
+    ).resolves.toBeUndefined();
+    await waitUntilSettled(stream, during, SETTLE_MS);
+    expect(
+      await pointsOf(account),
+      "the worker was stopped and started again under the same name, but the job added while it was stopped was " +
+        "never applied: startWorker() after stopWorkers() must run a worker again (stopWorkers() must forget " +
+        "the workers it stopped, so a new start is not taken for one still running)",
+    ).toBe(11);
+    expect(await pendingReport(stream), "the job applied after the restart must be acknowledged").toEqual([]);
+  });
 });
 
 task(2, "Make each job's effect idempotent", () => {
