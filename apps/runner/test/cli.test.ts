@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import {
   appendFileSync,
   copyFileSync,
@@ -12,30 +11,16 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { gradeResultSchema } from "@backend-labs/grade-result";
 import { listFiles } from "@backend-labs/lab-format";
 import { afterAll, describe, expect, it } from "vitest";
 import { countManagedContainersOf } from "./support/leftovers.ts";
-import { cliMain, fixtureLabsRoot, labsNodeModules } from "./support/paths.ts";
+import { fixtureLabsRoot, labsNodeModules } from "./support/paths.ts";
+import { labs } from "./support/run-labs-cli.ts";
 
-const run = promisify(execFile);
 const textTools = join(fixtureLabsRoot, "01-fundamentals/text-tools");
 const visitCounter = join(fixtureLabsRoot, "04-caching/visit-counter");
 const outDir = mkdtempSync(join(tmpdir(), "labs-cli-test-"));
-
-async function labs(args: string[], env: Record<string, string> = {}, cwd?: string) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cliMain, ...args], {
-      env: { ...process.env, BACKEND_LABS_LABS_DIR: fixtureLabsRoot, NO_COLOR: "1", ...env },
-      ...(cwd && { cwd }),
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 

@@ -1,31 +1,16 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliMain, fixtureLabsRoot } from "./support/paths.ts";
+import { labs as runLabs } from "./support/run-labs-cli.ts";
 
 // The happy path (a token from the account page, a Run in the learner's history) runs against the real
 // platform in apps/web/e2e/command-line-submit.spec.ts; these are the refusals that need no platform.
-const run = promisify(execFile);
 const folder = mkdtempSync(join(tmpdir(), "labs-submit-test-"));
-
-async function labs(args: string[], env: Record<string, string> = {}) {
-  return run(process.execPath, [cliMain, ...args], {
-    env: {
-      ...process.env,
-      BACKEND_LABS_LABS_DIR: fixtureLabsRoot,
-      NO_COLOR: "1",
-      BACKEND_LABS_TOKEN: "",
-      ...env,
-    },
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
-}
+// No token or address from the environment this test runs in.
+const labs = (args: string[], env: Record<string, string> = {}) =>
+  runLabs(args, { BACKEND_LABS_TOKEN: "", ...env });
 
 /** A loopback port nothing listens on: taken from the kernel, then let go. */
 async function closedPort(): Promise<number> {
