@@ -33,4 +33,25 @@ describe("the grading platform hash", () => {
       [],
     );
   });
+
+  it("covers every workspace package the grading path imports, directly or through another hashed package", () => {
+    // The hashed package sources, as grading-platform-hash.ts lists them ("packages/<name>/src").
+    const hashFile = readFileSync(join(repoRoot, "apps/runner/src/catalog/grading-platform-hash.ts"), "utf8");
+    const hashedPackages = [...hashFile.matchAll(/"packages\/([a-z-]+)\/src"/g)].map((match) => match[1]!);
+    expect(hashedPackages).toContain("grade-result");
+    const hashedSources = [
+      ...runnerGradingFolders.map((folder) => join(repoRoot, folder)),
+      ...hashedPackages.map((name) => join(repoRoot, "packages", name, "src")),
+    ];
+    const unhashed = hashedSources.flatMap(sourceFiles).flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/from\s+"@backend-labs\/([a-z-]+)/g)]
+        .map((match) => match[1]!)
+        .filter((name) => !hashedPackages.includes(name))
+        .map((name) => `${relative(repoRoot, file)} imports @backend-labs/${name}`),
+    );
+    expect(
+      unhashed,
+      "add the package's src to gradingPlatformPaths, or import it outside the grading path",
+    ).toEqual([]);
+  });
 });

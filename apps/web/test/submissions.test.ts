@@ -123,6 +123,7 @@ describe("watching a run", () => {
           duration_ms: 12,
           task_id: 1,
         },
+        { name: "reads a balance", status: "pass", test_code: "", duration_ms: 3, task_id: 2 },
       ],
     });
     expect(await nextEvent()).toEqual({ type: "finished", status: "fail" });
@@ -131,6 +132,16 @@ describe("watching a run", () => {
     const submission = await api.submission.get({ id });
     expect(submission).toMatchObject({ state: "finished", resultStatus: "fail" });
     expect(JSON.stringify(submission)).not.toContain("SECRET GRADER CODE");
-    expect(await api.submission.list({ labId })).toMatchObject([{ id, counts: { passed: 0, total: 1 } }]);
+    // Each task weighs the same: task 1 scores 0 of 1, task 2 one of 1.
+    expect(submission.result).toMatchObject({
+      score: 0.5,
+      task_scores: [
+        { task_id: 1, passed: 0, total: 1, score: 0 },
+        { task_id: 2, passed: 1, total: 1, score: 1 },
+      ],
+    });
+    expect(await api.submission.list({ labId })).toMatchObject([
+      { id, counts: { passed: 1, total: 2, score: 0.5 } },
+    ]);
   });
 });

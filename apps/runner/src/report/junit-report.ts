@@ -1,4 +1,5 @@
 import { type GradeResult } from "@backend-labs/grade-result";
+import { gradeScore } from "@backend-labs/grade-score";
 import { create } from "xmlbuilder2";
 
 /** JUnit XML as CI systems read it: one testsuite per grade, a testcase per grader test. */
@@ -21,6 +22,8 @@ export function junitReport(result: GradeResult): string {
     errors,
     time: seconds(result.timings.total_ms),
   });
+  // JUnit has no score; a suite property is where CI dashboards and LMS importers look for extra figures.
+  suite.ele("properties").ele("property", { name: "score", value: String(gradeScore(result).score) });
   if (result.tests.length === 0) {
     // A grade that stopped before its tests (compile error, crash) still shows up as one failing case.
     const testCase = suite.ele("testcase", {

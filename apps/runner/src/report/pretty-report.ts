@@ -1,4 +1,5 @@
 import { type GradeResult, type GradeStatus } from "@backend-labs/grade-result";
+import { gradeScore, scorePercent } from "@backend-labs/grade-score";
 import { createColors } from "picocolors";
 
 /** A readable terminal view; colour only when the output is a terminal. */
@@ -27,7 +28,7 @@ export function prettyReport(result: GradeResult, useColor: boolean): string {
     fail: c.red(c.bold("FAIL")),
     error: c.yellow(c.bold("ERROR")),
   }[result.status];
-  lines.push("", `${headline} ${result.lab_id}`);
+  lines.push("", `${headline} ${result.lab_id} · score ${scoreLine(result)}`);
   if (result.message) lines.push(indent(result.message, "  "));
   const services = Object.entries(result.services).map(([name, { version }]) => `${name} ${version}`);
   lines.push(
@@ -37,6 +38,15 @@ export function prettyReport(result: GradeResult, useColor: boolean): string {
     ),
   );
   return lines.join("\n").replace(/^\n/, "") + "\n";
+}
+
+/** "62.5 % (task 1: 3/4, task 2: 2/2)": the overall score, then each task's passed tests. */
+function scoreLine(result: GradeResult): string {
+  const { score, tasks } = gradeScore(result);
+  const perTask = tasks.map(
+    (task) => `${task.task_id === null ? "other" : `task ${task.task_id}`}: ${task.passed}/${task.total}`,
+  );
+  return `${scorePercent(score)}${perTask.length > 0 ? ` (${perTask.join(", ")})` : ""}`;
 }
 
 function indent(text: string, prefix: string): string {

@@ -52,7 +52,7 @@ export async function gradeBatchCommand(
       const { row, kept } = await gradeOne(lab, submission, runtime, options, previous.get(submission.name));
       rows[index] = row;
       process.stderr.write(
-        `[${++done}/${submissions.length}] ${submission.name}: ${row.status}, ${row.passed}/${row.total} tests` +
+        `[${++done}/${submissions.length}] ${submission.name}: ${row.status}, score ${row.score}, ${row.passed}/${row.total} tests` +
           (kept ? " (unchanged since the last run: kept)" : ` (${row.seconds.toFixed(1)} s)`) +
           "\n",
       );
@@ -60,7 +60,13 @@ export async function gradeBatchCommand(
   } finally {
     const graded = rows.filter((row) => row !== undefined);
     writeFileSync(join(options.out, gradebookFiles.json), `${JSON.stringify(graded, null, 2)}\n`);
-    writeFileSync(join(options.out, gradebookFiles.csv), gradebookCsv(graded));
+    writeFileSync(
+      join(options.out, gradebookFiles.csv),
+      gradebookCsv(
+        graded,
+        lab.manifest.tasks.map((task) => task.id),
+      ),
+    );
   }
   return rows as GradebookRow[];
 }
@@ -101,8 +107,10 @@ async function gradeOne(
 /** The rows of the last run into `out`, by submission name (none when there was none, or it is unreadable). */
 function previousRows(out: string): Map<string, GradebookRow> {
   try {
-    const rows = JSON.parse(readFileSync(join(out, gradebookFiles.json), "utf8")) as GradebookRow[];
-    return new Map(rows.map((row) => [row.submission, row]));
+    const rows = JSON.parse(readFileSync(join(out, gradebookFiles.json), "utf8")) as Partial<GradebookRow>[];
+    // A row written before gradebooks carried scores is graded again rather than kept without one.
+    const scored = rows.filter((row): row is GradebookRow => typeof row.score === "number");
+    return new Map(scored.map((row) => [row.submission, row]));
   } catch {
     return new Map();
   }

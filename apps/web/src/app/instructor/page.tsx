@@ -1,3 +1,4 @@
+import { scorePercent } from "@backend-labs/grade-score";
 import { TRPCError } from "@trpc/server";
 import type { Metadata } from "next";
 import Link from "next/link";
@@ -74,6 +75,7 @@ export default async function InstructorPage({ searchParams }: InstructorPagePro
             <th>Lab</th>
             <th>Result</th>
             <th>Tests</th>
+            <th>Score</th>
           </tr>
         </thead>
         <tbody>
@@ -96,6 +98,7 @@ export default async function InstructorPage({ searchParams }: InstructorPagePro
                 </Link>
               </td>
               <td>{row.counts ? `${row.counts.passed}/${row.counts.total}` : "–"}</td>
+              <td>{row.counts ? scorePercent(row.counts.score) : "–"}</td>
             </tr>
           ))}
         </tbody>

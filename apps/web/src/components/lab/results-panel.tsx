@@ -1,5 +1,6 @@
 "use client";
 
+import { scorePercent } from "@backend-labs/grade-score";
 import type { GradingEvent } from "@backend-labs/grading-queue";
 import { useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
@@ -135,7 +136,7 @@ export function ResultsPanel({
           data-testid="result-summary"
           data-status={result.status}
         >
-          {summaryText(result.status, rows)}
+          {summaryText(result, rows)}
         </p>
       )}
       {result?.status === "pass" && nextLab && (
@@ -216,9 +217,11 @@ function lastStepReached(events: GradingEvent[]): RunStepKey {
   return step;
 }
 
-function summaryText(status: "pass" | "fail" | "error", rows: TestRow[]): string {
+function summaryText({ status, score }: BrowserResult, rows: TestRow[]): string {
   const passed = rows.filter((row) => row.status === "pass").length;
   if (status === "pass") return `All ${rows.length} tests passed.`;
   if (status === "error" && rows.length === 0) return "Your code could not be graded:";
-  return `${passed} of ${rows.length} tests passed.`;
+  // An error that stopped the tests part-way scores 0 (see @backend-labs/grade-score); saying so avoids
+  // a learner reading "5 of 9 passed" as five ninths of the credit.
+  return `${passed} of ${rows.length} tests passed · score ${scorePercent(score)}.`;
 }

@@ -1,5 +1,6 @@
 "use client";
 
+import { scorePercent } from "@backend-labs/grade-score";
 import { useQuery } from "@tanstack/react-query";
 import { isInFlight } from "../../lib/run-states.ts";
 import { useTRPC } from "../../lib/trpc.tsx";
@@ -35,7 +36,7 @@ export function SubmissionHistory({ labId, selectedId, onSelect }: SubmissionHis
               </span>
               {row.counts && (
                 <span>
-                  {row.counts.passed}/{row.counts.total} tests
+                  {row.counts.passed}/{row.counts.total} tests · {scorePercent(row.counts.score)}
                 </span>
               )}
               <time className="muted" dateTime={new Date(row.createdAt).toISOString()}>
