@@ -57,6 +57,13 @@ describe("labs grade", () => {
     expect(code).toBe(0);
     const result = gradeResultSchema.parse(JSON.parse(stdout));
     expect(result.status).toBe("pass");
+    expect(JSON.parse(stdout)).toMatchObject({
+      score: 1,
+      task_scores: [
+        { task_id: 1, passed: 2, total: 2, score: 1 },
+        { task_id: 2, passed: 2, total: 2, score: 1 },
+      ],
+    });
     // A report a learner may read does not show how the grader works, unless asked for.
     expect(result.tests.map((test) => test.test_code)).toEqual(result.tests.map(() => ""));
     expect(stderr).toContain("running tests");
@@ -102,12 +109,14 @@ describe("labs grade", () => {
     const xml = readFileSync(out, "utf8");
     expect(xml).toMatch(/<testsuite name="text-tools" tests="4" failures="3" errors="0"/);
     expect(xml).toContain("<failure message=");
+    // The starter passes one of task 2's two tests and none of task 1's: (0 + 1/2) / 2.
+    expect(xml).toContain('<property name="score" value="0.25"/>');
   });
 
   it("prints a readable report without colour when not on a terminal", async () => {
     const { code, stdout } = await labs(["grade", "text-tools", join(textTools, "starter")]);
     expect(code).toBe(1);
-    expect(stdout).toContain("FAIL text-tools");
+    expect(stdout).toContain("FAIL text-tools · score 25 % (task 1: 0/2, task 2: 1/2)");
     expect(stdout).toContain("Task 2");
     expect(stdout).not.toContain("\u001b[");
   });
@@ -148,6 +157,52 @@ describe("labs grade", () => {
       /^The redis service \(image backend-labs\/debian:bookworm\) failed to start/,
     );
     expect(await countManagedContainersOf("backend-labs/debian:bookworm")).toBe(0);
+  });
+});
+
+describe("labs report", () => {
+  it("renders a saved JSON result as JUnit or a Markdown summary, with the grade's exit code", async () => {
+    const saved = join(outDir, "starter-result.json");
+    const graded = await labs([
+      "grade",
+      "text-tools",
+      join(textTools, "starter"),
+      "--format",
+      "json",
+      "--out",
+      saved,
+    ]);
+    expect(graded.code).toBe(1);
+
+    const markdown = await labs(["report", saved, "--format", "markdown"]);
+    expect(markdown.code).toBe(1);
+    expect(markdown.stdout).toContain("## ❌ FAIL text-tools: score 25 %");
+    expect(markdown.stdout).toContain("| Task 1: Slugify a title | 0/2 | 0 % |");
+    expect(markdown.stdout).toContain("| Task 2: Count words | 1/2 | 50 % |");
+    expect(markdown.stdout).toContain("### Failing tests (3)");
+    expect(markdown.stdout).toContain("no dash at either end of a slug");
+
+    const junit = join(outDir, "from-saved.xml");
+    expect((await labs(["report", saved, "--format", "junit", "--out", junit])).code).toBe(1);
+    expect(readFileSync(junit, "utf8")).toMatch(
+      /<testsuite name="text-tools" tests="4" failures="3" errors="0"/,
+    );
+  });
+
+  it("exits 2 naming what is wrong with the file", async () => {
+    const notJson = join(outDir, "not-json.json");
+    writeFileSync(notJson, "PASS text-tools\n");
+    const notResult = join(outDir, "not-result.json");
+    writeFileSync(notResult, JSON.stringify({ version: 3, status: "maybe" }));
+    for (const [file, message] of [
+      [join(outDir, "missing.json"), /cannot read .*missing\.json: ENOENT/],
+      [notJson, /not-json\.json is not JSON/],
+      [notResult, /not-result\.json is not a grade result \(status: /],
+    ] as const) {
+      const { code, stderr } = await labs(["report", file]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(message);
+    }
   });
 });
 
@@ -258,8 +313,13 @@ describe("labs grade-batch", () => {
       expect(gradebook[2]!.message).toMatch(/does not compile|type/i);
       expect(gradebook[3]!.message).toMatch(/holds none of the files text-tools lets you edit/);
       const csv = readFileSync(join(out, "gradebook.csv"), "utf8");
-      expect(csv.split("\r\n")[0]).toBe("submission,status,passed,failed,total,seconds,message");
-      expect(csv).toContain("\r\nada,pass,");
+      expect(csv.split("\r\n")[0]).toBe(
+        "submission,status,score,passed,failed,total,task_1,task_2,seconds,message",
+      );
+      expect(csv).toContain("\r\nada,pass,1,4,0,4,1,1,");
+      expect(csv).toContain("\r\ngrace,fail,0.25,1,3,4,0,0.5,");
+      // A compile error scores 0; its empty task cells say that none of the tasks' tests ran.
+      expect(csv).toMatch(/\r\nlinus,error,0,0,0,0,,,/);
       // Each result in full, test_code included: the instructor's copy.
       const adaResult = gradeResultSchema.parse(JSON.parse(readFileSync(join(out, "ada.json"), "utf8")));
       expect(adaResult.tests.every((test) => test.test_code.length > 0)).toBe(true);
@@ -267,8 +327,10 @@ describe("labs grade-batch", () => {
       // Grace fixes her code; only her submission is graded again.
       copy("grace", "solution");
       const second = await labs(["grade-batch", "text-tools", batch]);
-      expect(second.stderr).toMatch(/ada: pass, \d+\/\d+ tests \(unchanged since the last run: kept\)/);
-      expect(second.stderr).toMatch(/grace: pass, \d+\/\d+ tests \(\d+\.\d s\)/);
+      expect(second.stderr).toMatch(
+        /ada: pass, score 1, \d+\/\d+ tests \(unchanged since the last run: kept\)/,
+      );
+      expect(second.stderr).toMatch(/grace: pass, score 1, \d+\/\d+ tests \(\d+\.\d s\)/);
       expect(second.stderr).toContain("2 pass, 0 fail, 2 error");
 
       const plainFiles = mkdtempSync(join(outDir, "plain-"));

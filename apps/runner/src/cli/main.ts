@@ -23,6 +23,7 @@ import { editMutant, saveMutant } from "./commands/mutant-command.ts";
 import { mutateCommand } from "./commands/mutate-command.ts";
 import { BaselineFailedError } from "../mutation/mutate-lab.ts";
 import { scaffoldLab } from "./commands/new-command.ts";
+import { reportCommand } from "./commands/report-command.ts";
 import { PlatformRefusalError, submitCommand } from "./commands/submit-command.ts";
 import { validateLab } from "./commands/validate-command.ts";
 import { exitCodes } from "./exit-codes.ts";
@@ -201,6 +202,21 @@ program
       ...(options.out && { out: options.out }),
       timeoutSeconds,
     });
+    process.exitCode = exitCodes[result.status];
+  });
+
+program
+  .command("report")
+  .description(
+    "render a saved JSON result (labs grade --format json) in another format; exit 0 pass, 1 fail, 2 error",
+  )
+  .argument("<results-json>", "a result written by `labs grade --format json`")
+  .addOption(
+    new Option("--format <format>", "report format").choices(reportFormats).default("pretty" as const),
+  )
+  .option("--out <file>", "write the report to a file instead of stdout")
+  .action((file, options) => {
+    const result = reportCommand(file, { format: options.format, ...(options.out && { out: options.out }) });
     process.exitCode = exitCodes[result.status];
   });
 
