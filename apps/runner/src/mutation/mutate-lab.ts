@@ -59,6 +59,9 @@ export async function mutateLab(
   options: MutateOptions,
 ): Promise<MutationReport> {
   const started = performance.now();
+  // Hashed before grading: were the lab edited during the run, the report describes the files it graded
+  // and reads as stale, never as fresh for files it did not grade.
+  const inputs = labInputsHash(lab, mutationEngine);
   const solution = treeSubmissionFiles(lab, "solution");
   const { mutants, instrumented } = await generateMutants(solution);
   const coverage = await baseline(lab, runtime, options.sandbox, instrumented);
@@ -75,7 +78,7 @@ export async function mutateLab(
   return {
     lab: lab.manifest.id,
     engine: mutationEngine,
-    inputs: labInputsHash(lab, mutationEngine),
+    inputs,
     seconds: Math.round((performance.now() - started) / 100) / 10,
     summary: summarize(reported),
     mutants: reported,

@@ -4,6 +4,7 @@ import {
   formatMutationReport,
   type Lab,
   labFiles,
+  labInputsHash,
   maximumEquivalentShare,
   minimumMutationScore,
   type MutationReport,
@@ -11,6 +12,7 @@ import {
 } from "@backend-labs/lab-format";
 import { createColors } from "picocolors";
 import { type GradingRuntime } from "../../grade/grading-runtime.ts";
+import { mutationEngine } from "../../mutation/generate-mutants.ts";
 import { mutateLab, type MutateOptions, unmatchedEquivalents } from "../../mutation/mutate-lab.ts";
 
 export interface MutateCommandOptions extends Omit<MutateOptions, "onMutant"> {
@@ -46,12 +48,19 @@ export async function mutateCommand(
     });
     writeFileSync(join(lab.dir, labFiles.mutationReport), formatMutationReport(report));
     const stale = unmatchedEquivalents(lab, report);
+    const changedMeanwhile = labInputsHash(lab, mutationEngine) !== report.inputs;
     const strong =
+      !changedMeanwhile &&
       report.summary.score >= minimumMutationScore &&
       report.summary.equivalent <= report.summary.generated * maximumEquivalentShare &&
       stale.length === 0;
     allStrong &&= strong;
     process.stderr.write(`${summaryLine(report, strong, c)}\n`);
+    if (changedMeanwhile)
+      process.stderr.write(
+        c.red(`    ${id} changed while it was mutated: `) +
+          `the report describes the files as they were when the run started, so it is stale; mutate again\n`,
+      );
     for (const mutant of report.mutants.filter((candidate) => candidate.status === "survived"))
       process.stderr.write(
         `    survived: ${describeMutant(mutant)}${mutant.covered ? "" : c.dim("  (no test reaches it)")}\n`,
