@@ -7,7 +7,7 @@
 //   2. sustained: concurrent-transfers graded again and again through one pooled worker: grades per
 //      minute, p50/p95 of Run -> final, failures, leftovers, and peak memory (worker RSS + its containers).
 // Figures are printed; nothing here asserts a target (see the targets column).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -18,6 +18,7 @@ import { discoverLabs, type Lab, treeSubmissionFiles } from "@backend-labs/lab-f
 import Docker from "dockerode";
 import pg from "pg";
 import { leftoversOfRunner } from "../test/support/leftovers.ts";
+import { startWorkerProcess, stopWorker, waitForWorker } from "./support/worker-process.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,7 +30,6 @@ const { values: args } = parseArgs({
 });
 const runs = Number(args.runs);
 const labsRoot = fileURLToPath(new URL("../../../labs", import.meta.url));
-const cliMain = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 const only = args.labs?.split(",");
 
 const median = (values: number[]) => percentile(values, 0.5);
@@ -56,7 +56,7 @@ interface Timing {
 
 const perLab = new Map<string, { pooled: Timing[]; unpooled: Timing[] }>();
 for (const mode of ["pooled", "unpooled"] as const) {
-  const worker = startWorker(mode === "pooled" ? [] : ["--no-pool"]);
+  const worker = startWorkerProcess(database.url, mode === "pooled" ? [] : ["--no-pool"]);
   try {
     await waitForWorker(worker);
     for (const lab of labs) {
@@ -109,7 +109,7 @@ async function sustained(count: number): Promise<void> {
   const lab = discoverLabs(labsRoot).labs.find(
     (candidate) => candidate.manifest.id === "concurrent-transfers",
   )!;
-  const worker = startWorker([]);
+  const worker = startWorkerProcess(database.url, []);
   const docker = new Docker();
   let peakMb = 0;
   const sampler = setInterval(() => {
@@ -174,30 +174,6 @@ async function runOnce(lab: Lab): Promise<Timing> {
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-function startWorker(extra: string[]): ChildProcess & { log: () => string } {
-  let log = "";
-  const child = spawn(process.execPath, [cliMain, "worker", "--poll-seconds", "1", ...extra], {
-    env: { ...process.env, DATABASE_URL: database.url },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (log += text));
-  return Object.assign(child, { log: () => log });
-}
-
-async function waitForWorker(worker: ChildProcess & { log: () => string }): Promise<void> {
-  for (let waited = 0; !worker.log().includes("concurrency"); waited += 100) {
-    if (waited > 120_000 || worker.exitCode !== null)
-      throw new Error(`the worker did not start:\n${worker.log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function stopWorker(worker: ChildProcess): Promise<void> {
-  if (worker.exitCode !== null) return;
-  worker.kill("SIGTERM");
-  await new Promise((resolve) => worker.once("exit", resolve));
 }
 
 /** The worker's resident memory plus what its containers use (cgroup v1 or v2), in MB. */
