@@ -306,6 +306,41 @@ task(2, "Validate every variable and report every problem at once", () => {
     );
   });
 
+  it("every value the table allows is accepted: each log level, both Postgres schemes, http and https origins", async () => {
+    const accepted = async (env: Env, why: string): Promise<Config | undefined> => {
+      const returned: { config?: Config } = {};
+      const error = await loadError(env, returned);
+      expect(
+        error === undefined ? "accepted" : `threw ${error.name}: ${error.message}`,
+        `loadConfig must accept ${describeEnv(env)}: ${why}`,
+      ).toBe("accepted");
+      return returned.config;
+    };
+    for (const level of ["debug", "info", "warn", "error"]) {
+      const config = await accepted(
+        { ...required, LOG_LEVEL: level },
+        "the table allows the log levels debug, info, warn and error",
+      );
+      expect(config?.logLevel, `LOG_LEVEL=${level} must come back as logLevel "${level}"`).toBe(level);
+    }
+    const postgresql = `postgresql://shop:${DB_PASSWORD}@db.internal:5432/shop`;
+    const withPostgresql = await accepted(
+      { ...required, DATABASE_URL: postgresql },
+      "the table allows both schemes, postgres: and postgresql:",
+    );
+    expect(withPostgresql?.databaseUrl, "a postgresql:// DATABASE_URL is returned as it was given").toBe(
+      postgresql,
+    );
+    const withHttp = await accepted(
+      { ...required, ALLOWED_ORIGINS: "http://localhost:3000,https://shop.example.com" },
+      "origins may be http or https: a local front end runs on http://localhost:3000",
+    );
+    expect(withHttp?.allowedOrigins, "an http origin and an https origin are both kept, in order").toEqual([
+      "http://localhost:3000",
+      "https://shop.example.com",
+    ]);
+  });
+
   it("SESSION_SECRET needs at least 32 characters, and is required when SIGNUPS_ENABLED is true", async () => {
     await expectRejected(
       { ...required, SESSION_SECRET: "short-secret" },
@@ -420,6 +455,28 @@ task(3, "Keep secrets out of errors and out of /config", () => {
       { ...shown, databaseUrl: undefined, port: undefined },
       "the rest of /config is the effective configuration: the defaults here",
     ).toEqual({ ...defaults, databaseUrl: undefined, port: undefined });
+  });
+
+  it("GET /config shows a DATABASE_URL without a password as it is", async () => {
+    // No password to hide: adding ":***" would tell the operator that one is set. Nothing here reaches the
+    // database, so the copy needs no real host.
+    const withoutPassword = "postgres://reader@db.internal:5432/shop";
+    let instance: LearnerInstance;
+    try {
+      instance = await startLearner({ DATABASE_URL: withoutPassword });
+    } catch (error) {
+      expect.fail(
+        `the service must start with DATABASE_URL=${withoutPassword}, a valid URL without a password, but it ` +
+          `did not: ${(error as Error).message}`,
+      );
+    }
+    const { status, body } = await getJson(instance, "/config");
+    expect(status, `GET /config must answer 200, got ${status} ${JSON.stringify(body)}`).toBe(200);
+    expect(
+      (body as Partial<Config>).databaseUrl,
+      `with DATABASE_URL=${withoutPassword}, which has no password, /config must show the URL as it is: ` +
+        "replace the password only when there is one (url.password is empty otherwise)",
+    ).toBe(withoutPassword);
   });
 
   it("the start-up log shows no secret, even at LOG_LEVEL=debug", async () => {
