@@ -87,7 +87,8 @@ while (killedPids.length < killTarget && (await unfinished()) > 0) {
   }
   await sleep(Math.random() * 500);
   const worker = [...live].find((candidate) => candidate.pid === victim.pid);
-  if (!worker || worker.exitCode !== null) continue;
+  // Meanwhile the worker may have finished that job and claimed another, perhaps on its last claim.
+  if (!worker || worker.exitCode !== null || !(await stillGrading(victim))) continue;
   worker.kill("SIGKILL");
   live.delete(worker);
   killedPids.push(victim.pid);
@@ -206,7 +207,7 @@ async function unfinished(): Promise<number> {
  */
 async function jobInTheMiddleOfAGrade(
   stage: string | undefined,
-): Promise<{ jobId: string; pid: number } | undefined> {
+): Promise<{ jobId: string; workerId: string; pid: number } | undefined> {
   const { rows } = await pool.query<{ id: string; worker_id: string }>(
     `SELECT s.id, s.worker_id FROM submissions s,
             LATERAL (SELECT e.payload->>'stage' AS stage FROM submission_events e
@@ -218,7 +219,15 @@ async function jobInTheMiddleOfAGrade(
     [ids, defaultMaxAttempts, stage ?? null],
   );
   const runner = rows[0] && parseRunner(rows[0].worker_id);
-  return runner && { jobId: rows[0]!.id, pid: runner.pid };
+  return runner && { jobId: rows[0]!.id, workerId: rows[0]!.worker_id, pid: runner.pid };
+}
+
+async function stillGrading({ jobId, workerId }: { jobId: string; workerId: string }): Promise<boolean> {
+  const { rows } = await pool.query(
+    "SELECT 1 FROM submissions WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempts < $3",
+    [jobId, workerId, defaultMaxAttempts],
+  );
+  return rows.length > 0;
 }
 
 async function lastStageOf(jobId: string): Promise<string> {
