@@ -278,5 +278,161 @@ task(4, "Check boundaries and invalid input", () => {
         "Check the largest amount allowed and one minor unit above it (count the currency's decimals: " +
         "the limit is in minor units).",
     },
+    {
+      test: "catches a line with quantity 0 accepted",
+      variant: "quantity-zero-accepted",
+      bug: "checks quantity < 0 instead of < 1, so a line of quantity 0 is priced instead of refused",
+      missing:
+        "Try the lower limit of the quantity too: 1 is allowed, 0 (one step below it) must throw a RangeError.",
+    },
+    {
+      test: "catches negative quantities accepted as returned items",
+      variant: "quantity-negative-as-return",
+      bug:
+        "allows negative quantities (as if a returned item could be a line of the cart), so a line of quantity " +
+        "-2 takes money off the order",
+      missing:
+        "Check that a cart with a negative quantity throws a RangeError, not only quantity 0: the contract " +
+        "allows 1 to 999 and nothing else.",
+    },
+    {
+      test: "catches fractional quantities accepted",
+      variant: "quantity-fraction-accepted",
+      bug: "checks that a quantity is from 1 to 999 but not that it is a whole number, so 1.5 units are priced",
+      missing: "Check a fractional quantity between the limits (such as 1.5): it must throw a RangeError.",
+    },
+    {
+      test: "catches a cart accepted when only some of its lines are valid",
+      variant: "lines-checked-with-some",
+      bug: "validates the lines with some() where every() was meant, so a cart passes when any one line is valid",
+      missing:
+        "Put an invalid line after a valid one in at least one cart: a check that only ever uses one-line " +
+        "carts cannot see a module that validates only part of the cart.",
+    },
+    {
+      test: "catches a negative unit price accepted",
+      variant: "unit-price-negative-accepted",
+      bug:
+        "checks that a unit price is a whole number but not that it is >= 0, so a line with a negative price " +
+        "takes money off the order",
+      missing: "Check that a negative unit price throws a RangeError.",
+    },
+    {
+      test: "catches a unit price in major units rounded instead of refused",
+      variant: "unit-price-line-rounded",
+      bug:
+        "checks only that a unit price is >= 0 and rounds each line total to a whole minor unit, so a unit " +
+        "price of 9.99 (major units by mistake) is priced as 10 cents",
+      missing:
+        "Check that a fractional unit price (9.99 typed in major units) throws a RangeError, not only a " +
+        "negative one.",
+    },
+    {
+      test: "catches an empty sku accepted",
+      variant: "sku-empty-accepted",
+      bug: "checks that a sku is a string but not that it is non-empty",
+      missing: 'Check that a line with sku "" throws a RangeError.',
+    },
+    {
+      test: "catches formatAmount rounding an amount that is not whole",
+      variant: "format-rounds-fractions",
+      bug:
+        "rounds a minor amount that is not a whole number instead of refusing it, so formatAmount(1.5, " +
+        '"USD") prints "0.02"',
+      missing:
+        "Check that formatAmount throws a RangeError for a minor amount that is not a safe integer (1.5, NaN, " +
+        "Infinity, 2 ** 53).",
+    },
+    {
+      test: "catches parseAmount reading empty text as 0",
+      variant: "parse-empty-is-zero",
+      bug: 'returns 0 for empty text, the way Number("") does, instead of throwing a RangeError',
+      missing:
+        'Check that parseAmount("", ...) throws a RangeError: an empty price field is not a price of 0.',
+    },
+    {
+      test: "catches parseAmount skipping spaces before an amount",
+      variant: "parse-skips-left-padding",
+      bug: 'skips spaces in front of an amount (the padding of a right-aligned column), so " 12" is read as 12.00',
+      missing:
+        "Check text with a space before the digits, not only after them: each side can be handled apart.",
+    },
+    {
+      test: "catches parseAmount trimming the end of the text",
+      variant: "parse-trims-line-end",
+      bug: 'strips blanks and line ends after an amount, so "12 " is read as 12.00',
+      missing:
+        "Check text with a space after the digits, not only before them: each side can be handled apart.",
+    },
+    {
+      test: "catches parseAmount accepting a minus sign",
+      variant: "parse-accepts-negative",
+      bug: 'accepts a minus sign, so "-1.00" USD is read as -100 instead of refused',
+      missing:
+        'Check a negative amount such as "-1.00": parseAmount refuses signs, even though formatAmount prints them.',
+    },
+    {
+      test: "catches parseAmount accepting a plus sign",
+      variant: "parse-accepts-plus-sign",
+      bug: 'accepts a leading + (while still refusing -), so "+1.00" USD is read as 100',
+      missing: 'Check both signs: "+1.00" must throw a RangeError as well as "-1.00".',
+    },
+    {
+      test: "catches parseAmount accepting an exponent",
+      variant: "parse-accepts-exponent",
+      bug: 'understands scientific notation, so "1e3" USD is read as 1000.00 instead of refused',
+      missing: 'Check text with an exponent such as "1e3": it must throw a RangeError.',
+    },
+    {
+      test: "catches parseAmount reading hexadecimal text",
+      variant: "parse-deny-list",
+      bug:
+        'refuses the malformed text it has a rule for but lets Number() judge the rest, so "0x10" is read ' +
+        "as hexadecimal",
+      missing:
+        'Check a hexadecimal amount such as "0x10" too: a parser built on a list of refused characters ' +
+        "misses the kinds nobody listed.",
+    },
+    {
+      test: "catches parseAmount accepting thousands separators",
+      variant: "parse-thousands-separators",
+      bug: 'accepts thousands separators, so "1,000.00" USD is read as 100000',
+      missing:
+        'Check an amount written with a thousands separator such as "1,000.00", not only a decimal comma.',
+    },
+    {
+      test: "catches parseAmount reading a decimal comma",
+      variant: "parse-decimal-comma",
+      bug: 'reads a comma as the decimal point, so "12,50" EUR is read as 1250',
+      missing:
+        'Check an amount written with a decimal comma such as "12,50", not only a thousands separator.',
+    },
+    {
+      test: "catches parseAmount accepting a point with no digits after it",
+      variant: "parse-trailing-point",
+      bug: 'accepts a point with no digits after it, so "12." USD is read as 1200',
+      missing: 'Check a point without digits on either side: "12." and ".5" must both throw a RangeError.',
+    },
+    {
+      test: "catches parseAmount accepting a point with no digits before it",
+      variant: "parse-leading-point",
+      bug: 'accepts a point with no digits before it, as Number() does, so ".5" USD is read as 50',
+      missing: 'Check a point without digits on either side: "12." and ".5" must both throw a RangeError.',
+    },
+    {
+      test: "catches parseAmount allowing three decimals in every currency",
+      variant: "parse-three-decimals-everywhere",
+      bug: 'allows three decimals in every currency that has decimals, so "19.999" USD is read as 19999',
+      missing:
+        'Check more decimals than the currency has in a two-decimal currency ("19.999" USD), not only in KWD.',
+    },
+    {
+      test: "catches parseAmount accepting decimal zeros in JPY",
+      variant: "parse-whole-currency-decimal-zeros",
+      bug: 'accepts zero decimals in a currency without a minor unit, so "5.0" JPY is read as 5',
+      missing:
+        'Check a JPY amount written with a point and zeros ("5.0"): JPY text has no point at all, even when ' +
+        "the value is whole.",
+    },
   ]);
 });
