@@ -139,14 +139,16 @@ async function judge(
   const reachedBy = coverage.filesByMutant.get(mutant.id);
   const covered = reachedBy !== undefined || coverage.outsideTests.has(mutant.id);
   const grade = (files?: string[]) =>
-    withRunnerRetries(`mutant ${mutant.mutator} at ${file}:${line}`, onRunnerTrouble, () =>
-      gradeSubmission({
-        lab,
-        submission: submissionFromTexts(applyMutant(solution, mutant)),
-        runtime,
-        sandbox,
-        suite: { bail: true, ...(files && { files }) },
-      }),
+    withRunnerRetries(`mutant ${mutant.mutator} at ${file}:${line}`, onRunnerTrouble, async () =>
+      platformTroubleThrown(
+        await gradeSubmission({
+          lab,
+          submission: submissionFromTexts(applyMutant(solution, mutant)),
+          runtime,
+          sandbox,
+          suite: { bail: true, ...(files && { files }) },
+        }),
+      ),
     );
   // Grader files that reach it first; all of them when it also runs outside tests or reaches none.
   const first = reachedBy && !coverage.outsideTests.has(mutant.id) ? [...reachedBy] : undefined;
@@ -156,9 +158,7 @@ async function judge(
   // failure, on the whole suite, overrules the author's declaration.
   if (equivalent && result.status !== "pass") result = await grade();
 
-  if (result.status === "error" && result.message?.startsWith("Your code does not compile")) {
-    return { ...entry, status: "compile-error" };
-  }
+  if (isCompileError(result)) return { ...entry, status: "compile-error" };
   if (result.status === "pass") {
     return equivalent
       ? { ...entry, status: "equivalent", reason: equivalent.reason }
@@ -174,6 +174,26 @@ async function judge(
       reason: `declared equivalent in lab.json, but a test kills it: remove the declaration`,
     }),
   };
+}
+
+function isCompileError(result: GradeResult): boolean {
+  return result.status === "error" && result.message?.startsWith("Your code does not compile") === true;
+}
+
+/**
+ * A grade that ended in an error before the mutant's code ran, and not on a type error, met the platform's
+ * trouble (a service that did not start in time on a loaded machine), not the mutant: it must not count as
+ * a kill. Thrown, so that it is graded again like any other runner trouble.
+ */
+export function platformTroubleThrown(result: GradeResult): GradeResult {
+  const beforeItsCode =
+    result.status === "error" &&
+    result.tests.length === 0 &&
+    result.timings.start_ms === 0 &&
+    result.timings.run_ms === 0;
+  if (beforeItsCode && !isCompileError(result))
+    throw new Error(`the grade stopped before the code ran: ${(result.message ?? "").split("\n")[0]}`);
+  return result;
 }
 
 const runnerAttempts = 3;
