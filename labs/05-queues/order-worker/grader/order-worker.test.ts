@@ -669,38 +669,80 @@ task(4, "Dead-letter messages that can never be applied", () => {
       { orderId: `${customer}-fraction`, customerId: customer, amountCents: 12.5 },
       { orderId: "", customerId: customer, amountCents: 700 },
       { orderId: `${customer}-no-customer`, customerId: "", amountCents: 700 },
-    ].map((body) => JSON.stringify(body));
+      { orderId: `${customer}-numeric-customer`, customerId: 42, amountCents: 700 },
+    ]
+      .map((body) => JSON.stringify(body))
+      // Valid JSON that is not an object at all.
+      .concat(["null"]);
     // The last message of the partition is invalid too: its offset must be committed all the same.
     const trailing = JSON.stringify({ orderId: `${customer}-last`, customerId: customer, amountCents: null });
-    for (const value of invalid) await publishRaw(2, customer, value);
+    const offsets = new Map<string, string>();
+    for (const value of invalid) offsets.set(value, await publishRaw(2, customer, value));
+    // A message without a value at all (a tombstone) is not JSON either; the grader reads its value as "".
+    const [tombstone] = await producer.send({
+      topic: ordersTopic,
+      messages: [{ partition: 2, key: customer, value: null }],
+    });
+    offsets.set("", tombstone?.baseOffset ?? "-1");
     const [valid] = ordersFor(customer, 2, 1, 900) as [TestOrder];
     await publish([valid]);
-    await publishRaw(2, customer, trailing);
+    offsets.set(trailing, await publishRaw(2, customer, trailing));
 
     const missing = await waitUntilApplied([valid], 15_000);
     expect(
       missing,
-      "the valid order published after seven invalid ones was never applied: invalid orders must be dead-lettered, " +
-        "not retried. Validate before touching Postgres: amountCents 12.5 is a number but not an integer, and " +
-        "Postgres rejects it on every attempt",
+      `the valid order published after ${offsets.size - 1} invalid ones was never applied: invalid orders must be ` +
+        "dead-lettered, not retried. Validate before touching Postgres: amountCents 12.5 is a number but not an " +
+        "integer, and Postgres rejects it on every attempt; a value that is JSON null, or no value at all, has no " +
+        "fields to read",
     ).toEqual([]);
+    const invalidIds = [
+      `${customer}-negative`,
+      `${customer}-text`,
+      `${customer}-zero`,
+      `${customer}-fraction`,
+      `${customer}-no-customer`,
+      `${customer}-numeric-customer`,
+      `${customer}-last`,
+    ];
     const { rows } = await postgres().query<{ order_id: string }>(
-      "select order_id from processed_orders where (customer_id = $1 or order_id = '' or customer_id = '') and order_id <> $2",
-      [customer, valid.orderId],
+      `select order_id from processed_orders
+        where (customer_id = $1 or order_id = '' or customer_id = '' or order_id = any($3)) and order_id <> $2`,
+      [customer, valid.orderId, invalidIds],
     );
     expect(
       rows.map((row) => JSON.stringify(row.order_id)).sort(),
-      "these invalid orders were applied: orderId and customerId must be non-empty strings and amountCents a " +
-        'positive integer (not 0, not -700, not 12.5, not the string "700")',
+      'these invalid orders were applied: orderId and customerId must be non-empty strings (not "", not the ' +
+        'number 42) and amountCents a positive integer (not 0, not -700, not 12.5, not the string "700")',
     ).toEqual([]);
     const totals = await totalsReport([valid]);
     expect(totals.actual, "only the valid order may count in the customer's total").toEqual(totals.expected);
-    const letters = await deadLettersFor(customer, invalid.length + 1, 10_000);
+    const letters = await deadLettersFor(customer, offsets.size, 10_000);
     expect(
       [...new Set(letters.map((letter) => letter.value))].sort(),
-      "each invalid order (missing or empty orderId, empty customerId, amountCents negative, zero, fractional, a " +
-        "string or null) must land in orders.dlq",
-    ).toEqual([...invalid, trailing].sort());
+      "each invalid message (missing or empty orderId, empty or numeric customerId, amountCents negative, zero, " +
+        "fractional, a string or null, a JSON null value, no value at all) must land in orders.dlq with its value " +
+        "unchanged (a message without a value is shown here as an empty string)",
+    ).toEqual([...offsets.keys()].sort());
+    const unexplained = letters
+      .filter((letter) => (letter.headers["dlq-reason"] ?? "") === "")
+      .map((letter) => `offset ${offsets.get(letter.value) ?? "?"}: ${JSON.stringify(letter.value)}`);
+    expect(
+      unexplained,
+      "every dead letter must carry a non-empty `dlq-reason` header saying why it was rejected; these had none",
+    ).toEqual([]);
+    const misplaced = letters
+      .map((letter) => ({
+        value: letter.value,
+        expected: `partition 2, offset ${offsets.get(letter.value) ?? "?"}`,
+        got: `partition ${letter.headers["dlq-source-partition"]}, offset ${letter.headers["dlq-source-offset"]}`,
+      }))
+      .filter((entry) => entry.got !== entry.expected);
+    expect(
+      misplaced,
+      "every dead letter must say where it came from: header `dlq-source-partition` is the partition it was read " +
+        "from and `dlq-source-offset` its own offset there (message.offset, not the offset you commit)",
+    ).toEqual([]);
     expect(
       await waitUntilCaughtUp(10_000),
       "a dead-lettered message's offset must be committed too, also when it is the last message of its partition: " +
