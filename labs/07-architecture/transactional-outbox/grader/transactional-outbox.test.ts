@@ -345,14 +345,26 @@ task(1, "Write the order and its event in one transaction", () => {
   it("placeOrder and cancelOrder reject malformed input and write nothing", async () => {
     const customerId = await createCustomer("input");
     const numericId = Number.parseInt(run, 16);
+    // Customers whose ids a malformed customerId turns into once Postgres reads it as text: for these the
+    // foreign key lets the order through, so only placeOrder's own check can reject them.
+    await postgres().query(
+      "insert into customers (id, name) values ($1, 'Customer with a numeric id'), ('', 'Customer with an empty id') " +
+        "on conflict (id) do nothing",
+      [String(numericId)],
+    );
     const good = { orderId: orderIdFor("input", 1), customerId, amountCents: 100 };
     const bad: { why: string; order: Record<string, unknown>; orderId: string }[] = [
       { why: 'an empty orderId ""', order: { ...good, orderId: "" }, orderId: "" },
       { why: "a number as orderId", order: { ...good, orderId: numericId }, orderId: String(numericId) },
       {
-        why: 'an empty customerId ""',
+        why: 'an empty customerId "" (a customer with the id "" exists: the foreign key does not stop it)',
         order: { ...good, orderId: orderIdFor("input", 2), customerId: "" },
         orderId: orderIdFor("input", 2),
+      },
+      {
+        why: `a number as customerId (${numericId}; a customer "${numericId}" exists: the foreign key does not stop it)`,
+        order: { ...good, orderId: orderIdFor("input", 3), customerId: numericId },
+        orderId: orderIdFor("input", 3),
       },
       ...([0, 12.5, Number.NaN, Number.POSITIVE_INFINITY, "100", " 7", "0x10", undefined] as unknown[]).map(
         (amountCents, n) => ({
@@ -373,7 +385,8 @@ task(1, "Write the order and its event in one transaction", () => {
     expect(
       accepted,
       "placeOrder must reject an orderId or customerId that is not a non-empty string and an amountCents that " +
-        "is not a positive integer (a number, not a string Postgres would happily convert): validate before you write",
+        "is not a positive integer (a number, not a string Postgres would happily convert): validate before you " +
+        "write; the foreign key and the table's checks let some of these through",
     ).toEqual([]);
 
     const ids = bad.map((entry) => entry.orderId);
