@@ -152,10 +152,11 @@ const { rows: overlaps } = await pool.query<{ stale_writes: number; double_finis
 await pool.end();
 
 const count = (predicate: (job: (typeof jobs)[number]) => boolean) => jobs.filter(predicate).length;
+/** "error: 1, pass: 19": each value with how often it occurs, sorted by value. */
 const tally = (values: (string | number)[]) =>
-  [...new Set(values)]
-    .sort()
-    .map((value) => `${value}: ${values.filter((candidate) => candidate === value).length}`)
+  tallyBy(values.map(String).sort())
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([value, times]) => `${value}: ${times}`)
     .join(", ");
 console.log(
   `\nKilled workers: ${submissionCount} Runs of ${lab.manifest.id}'s solution, ${workerCount} workers ` +
