@@ -39,7 +39,10 @@ else
   say "starting dockerd (log: $log_file)"
   echo "=== $(date -u +%FT%TZ) started by $0" >>"$log_file"
   # setsid -f: own session, so dockerd outlives this script, its shell and its process group.
-  setsid -f nohup dockerd >>"$log_file" 2>&1 </dev/null
+  # Every grade makes its own networks. Docker's default pools hold about 30, which parallel mutation runs
+  # used up ("could not find an available, non-overlapping IPv4 address pool"); /24s from 172.16.0.0/12
+  # give 4096.
+  setsid -f nohup dockerd --default-address-pool base=172.16.0.0/12,size=24 >>"$log_file" 2>&1 </dev/null
 fi
 
 for _ in $(seq 1 $((wait_seconds * 2))); do
