@@ -38,7 +38,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node scripts/start-platform.ts --port ${port} --data-dir ${dataDir}`,
+    command: `node ../../packages/launcher/src/start-platform.ts --port ${port} --data-dir ${dataDir}`,
     url: `http://127.0.0.1:${port}/api/trpc/auth.me`,
     timeout: 300_000,
     reuseExistingServer: false,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "@playwright/test";
-import { waitForHttp } from "../scripts/platform-paths.ts";
+import { waitForHttp } from "@backend-labs/launcher/wait-for-http";
 
 const labId = process.argv[2] ?? "concurrent-transfers";
 const port = 3190;
@@ -18,7 +18,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "backend-labs-bench-"));
 const platform = spawn(
   process.execPath,
   [
-    fileURLToPath(new URL("../scripts/start-platform.ts", import.meta.url)),
+    fileURLToPath(import.meta.resolve("@backend-labs/launcher/start-platform")),
     "--port",
     String(port),
     "--workers",

@@ -2,15 +2,18 @@
 // `pnpm start`: the whole platform on one machine. Postgres (embedded unless DATABASE_URL is set), its
 // migrations, the web app (built first when its sources changed) and runner workers, until Ctrl+C.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { parseArgs, stripVTControlCharacters } from "node:util";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { applyMigrations } from "@backend-labs/db/apply-migrations";
 import { startEmbeddedPostgres } from "@backend-labs/db/embedded-postgres";
-import { needsBuild } from "./build-freshness.ts";
-import { repoRoot, waitForHttp } from "./platform-paths.ts";
+import { buildWebApp, WebAppBuildError } from "./build-web-app.ts";
+import { waitForHttp } from "./wait-for-http.ts";
 
-const { values: flags } = parseArgs({
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+const { values: flags } = parseFlags({
   options: {
     port: { type: "string", default: process.env.PORT ?? "3000" },
     host: { type: "string", default: "127.0.0.1" },
@@ -78,10 +81,7 @@ const env = {
   NEXT_TELEMETRY_DISABLED: "1",
 };
 const nextBin = join(webDir, "node_modules/next/dist/bin/next");
-if (!flags.dev && needsBuild(webDir)) {
-  log("building the web app (after source changes only; about a minute)…");
-  await buildQuietly();
-}
+if (!flags.dev) await buildQuietly();
 const web = spawn(
   process.execPath,
   [nextBin, flags.dev ? "dev" : "start", "--port", String(port), "--hostname", flags.host],
@@ -121,30 +121,22 @@ log(`Backend Labs is running at ${url}  (Ctrl+C stops it)`);
 if (!existsSync(join(repoRoot, "labs/node_modules")))
   log("warning: labs/node_modules is missing: run `pnpm install`");
 
-/**
- * `next build` with its output kept in a file: Turbopack prints hundreds of lines (tracing warnings among
- * them) that bury the one line that matters. A failed build prints everything it said.
- */
 async function buildQuietly(): Promise<void> {
-  const started = performance.now();
-  const build = spawn(process.execPath, [nextBin, "build"], { cwd: webDir, env, stdio: "pipe" });
-  let output = "";
-  build.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  build.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => build.once("exit", resolve));
-  const logFile = join(webDir, ".next/build-output.log");
-  mkdirSync(dirname(logFile), { recursive: true });
-  writeFileSync(logFile, output);
-  if (code !== 0) {
-    process.stderr.write(output);
-    log(`building the web app failed (exit ${code}); its output is above and in ${logFile}`);
+  log("building the web app, or restoring it from turbo's cache when nothing it uses changed…");
+  try {
+    const build = await buildWebApp(repoRoot, env);
+    log(
+      build.cached
+        ? `the web app is up to date (restored from turbo's cache in ${build.seconds.toFixed(0)} s)`
+        : `built the web app in ${build.seconds.toFixed(0)} s` +
+            (build.warnings > 0 ? ` (${build.warnings} build warning(s), in ${build.logFile})` : ""),
+    );
+  } catch (error) {
+    if (!(error instanceof WebAppBuildError)) throw error;
+    process.stderr.write(error.output);
+    log(`${error.message}; turbo's output is above`);
     await stop(1);
   }
-  const warnings = stripVTControlCharacters(output).match(/^Warning: /gm)?.length ?? 0;
-  log(
-    `built the web app in ${((performance.now() - started) / 1000).toFixed(0)} s` +
-      (warnings > 0 ? ` (${warnings} build warning(s), in ${logFile})` : ""),
-  );
 }
 
 function terminate(child: ChildProcess): Promise<void> {
@@ -161,6 +153,15 @@ function terminate(child: ChildProcess): Promise<void> {
 
 function log(message: string): void {
   process.stderr.write(`backend-labs: ${message}\n`);
+}
+
+/** parseArgs, with a wrong flag reported as a usage error instead of a stack trace. */
+function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    return fail(`${(error as Error).message} (pnpm start --help lists the flags)`);
+  }
 }
 
 function fail(message: string): never {

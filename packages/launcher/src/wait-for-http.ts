@@ -1,7 +1,3 @@
-import { fileURLToPath } from "node:url";
-
-export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-
 /** Resolves once url answers (any HTTP status), or throws after timeoutMs. */
 export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
