@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labInputsHash, loadLab } from "@backend-labs/lab-format";
@@ -39,4 +39,50 @@ describe("labs mutate", () => {
       expect(labInputsHash(lab, mutationEngine)).not.toBe(report.inputs);
     },
   );
+
+  it(
+    "resumes an interrupted run of the same files from its journal, and starts over when they change",
+    { timeout: 600_000 },
+    async () => {
+      const dir = join(scratch, "text-tools-resumed");
+      const journalDir = join(scratch, "journal");
+      cpSync(join(fixtureLabsRoot, "01-fundamentals/text-tools"), dir, { recursive: true });
+      await using runtime = new GradingRuntime(labsNodeModules);
+      const options = { sandbox: "process", jobs: 1, journalDir } as const;
+
+      await expect(
+        mutateLab(loadLab(dir), runtime, { ...options, onMutant: interruptedAfter(3) }),
+      ).rejects.toThrow("interrupted");
+
+      let resumed: { count: number; total: number; file: string } | undefined;
+      let graded = 0;
+      const report = await mutateLab(loadLab(dir), runtime, {
+        ...options,
+        onResume: (count, total, file) => (resumed = { count, total, file }),
+        onMutant: () => graded++,
+      });
+      expect(resumed?.count).toBe(3);
+      expect(resumed?.total).toBe(report.mutants.length);
+      expect(graded).toBe(report.mutants.length - 3);
+      expect(report.mutants.every((mutant) => mutant !== undefined)).toBe(true);
+      expect(existsSync(resumed!.file)).toBe(false); // a finished run leaves nothing to resume
+
+      // Interrupted again, then the grader changes: nothing judged against the old grader is reused.
+      await expect(
+        mutateLab(loadLab(dir), runtime, { ...options, onMutant: interruptedAfter(2) }),
+      ).rejects.toThrow("interrupted");
+      appendFileSync(join(dir, "grader/text.test.ts"), "\n// sharpened\n");
+      let resumedAfterEdit = false;
+      await mutateLab(loadLab(dir), runtime, { ...options, onResume: () => (resumedAfterEdit = true) });
+      expect(resumedAfterEdit).toBe(false);
+    },
+  );
 });
+
+/** An onMutant that stops the run, as Ctrl+C would, once that many mutants are judged. */
+function interruptedAfter(count: number): () => void {
+  let judged = 0;
+  return () => {
+    if (++judged === count) throw new Error("interrupted");
+  };
+}

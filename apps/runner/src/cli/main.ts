@@ -22,6 +22,7 @@ import { formatListing, listLabs } from "./commands/list-command.ts";
 import { editMutant, saveMutant } from "./commands/mutant-command.ts";
 import { mutateCommand } from "./commands/mutate-command.ts";
 import { BaselineFailedError } from "../mutation/mutate-lab.ts";
+import { defaultJournalDir } from "../mutation/mutation-journal.ts";
 import { scaffoldLab } from "./commands/new-command.ts";
 import { reportCommand } from "./commands/report-command.ts";
 import { PlatformRefusalError, submitCommand } from "./commands/submit-command.ts";
@@ -296,6 +297,7 @@ program
   .argument("[lab-ids...]", "labs to mutate")
   .option("--all", "mutate every lab")
   .option("--quiet", "no line per mutant")
+  .option("--fresh", "grade every mutant, not only those an interrupted run of the same files left")
   .addOption(sandboxOption())
   .addOption(jobsOption("mutants to grade at the same time"))
   .option("--no-pool", "start every grade's services and learner containers on demand (much slower)")
@@ -308,7 +310,13 @@ program
       options.pool ? poolFor(jobs) : noPool,
     );
     const started = performance.now();
-    const strong = await mutateCommand(labs, runtime, { sandbox, jobs, quiet: options.quiet === true });
+    const strong = await mutateCommand(labs, runtime, {
+      sandbox,
+      jobs,
+      quiet: options.quiet === true,
+      journalDir: defaultJournalDir(),
+      fresh: options.fresh === true,
+    });
     process.stderr.write(
       `${labs.length} lab(s) mutated in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
     );

@@ -8,6 +8,7 @@ import {
   summarize,
   treeSubmissionFiles,
 } from "@backend-labs/lab-format";
+import { gradingPlatformHash } from "../catalog/grading-platform-hash.ts";
 import { type SandboxKind } from "../environments/environment-shape.ts";
 import { gradeSubmission } from "../grade/grade-submission.ts";
 import { forEachInParallel } from "../grade/for-each-in-parallel.ts";
@@ -15,6 +16,7 @@ import { type GradingRuntime } from "../grade/grading-runtime.ts";
 import { submissionFromTexts } from "../grade/submission.ts";
 import { type TestMutantCoverage } from "../suites/run-grader-suite.ts";
 import { applyMutant, type GeneratedMutant, generateMutants, mutationEngine } from "./generate-mutants.ts";
+import { MutationJournal, mutantKey } from "./mutation-journal.ts";
 
 export interface MutateOptions {
   sandbox: SandboxKind;
@@ -23,6 +25,15 @@ export interface MutateOptions {
   onMutant?: (done: number, total: number, mutant: ReportedMutant, seconds: number) => void;
   /** A grade threw (the runner's trouble, not the mutant's result) and is tried again. */
   onRunnerTrouble?: (what: string, attempt: number, trouble: unknown) => void;
+  /**
+   * Keep a journal of judged mutants here, so that an interrupted run of the same inputs resumes; none
+   * when unset.
+   */
+  journalDir?: string;
+  /** Judge every mutant again, even those an interrupted run of the same inputs judged. */
+  fresh?: boolean;
+  /** Mutants taken from the journal of an interrupted run, before any is graded. */
+  onResume?: (resumed: number, total: number, journalFile: string) => void;
 }
 
 /** The instrumented solution does not pass its own grader: mutation results would mean nothing. */
@@ -66,20 +77,41 @@ export async function mutateLab(
   const { mutants, instrumented } = await generateMutants(solution);
   const coverage = await baseline(lab, runtime, options.sandbox, instrumented);
   const equivalents = matchEquivalents(mutants, lab.manifest.mutation.equivalent);
+  const journal =
+    options.journalDir === undefined
+      ? undefined
+      : new MutationJournal(
+          options.journalDir,
+          lab.manifest.id,
+          inputs,
+          gradingPlatformHash(),
+          !options.fresh,
+        );
 
   const reported: ReportedMutant[] = [];
-  let done = 0;
-  await forEachInParallel(mutants, options.jobs, async (mutant, index) => {
+  const pending: number[] = [];
+  mutants.forEach((mutant, index) => {
+    const earlier = journal?.judged.get(mutantKey(mutant));
+    if (earlier) reported[index] = earlier;
+    else pending.push(index);
+  });
+  let done = mutants.length - pending.length;
+  if (journal && done > 0) options.onResume?.(done, mutants.length, journal.file);
+  await forEachInParallel(pending, options.jobs, async (index) => {
+    const mutant = mutants[index]!;
     const mutantStarted = performance.now();
     const judged = await judge(lab, runtime, options, solution, mutant, coverage, equivalents.get(mutant));
     reported[index] = judged;
+    journal?.record(mutantKey(mutant), judged);
     options.onMutant?.(++done, mutants.length, judged, (performance.now() - mutantStarted) / 1000);
   });
+  journal?.remove();
+  const seconds = (performance.now() - started) / 1000 + (journal?.earlierSeconds ?? 0);
   return {
     lab: lab.manifest.id,
     engine: mutationEngine,
     inputs,
-    seconds: Math.round((performance.now() - started) / 100) / 10,
+    seconds: Math.round(seconds * 10) / 10,
     summary: summarize(reported),
     mutants: reported,
   };

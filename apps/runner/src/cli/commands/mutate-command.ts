@@ -15,7 +15,7 @@ import { type GradingRuntime } from "../../grade/grading-runtime.ts";
 import { mutationEngine } from "../../mutation/generate-mutants.ts";
 import { mutateLab, type MutateOptions, unmatchedEquivalents } from "../../mutation/mutate-lab.ts";
 
-export interface MutateCommandOptions extends Omit<MutateOptions, "onMutant"> {
+export interface MutateCommandOptions extends Omit<MutateOptions, "onMutant" | "onResume"> {
   quiet: boolean;
 }
 
@@ -31,6 +31,11 @@ export async function mutateCommand(
     const id = lab.manifest.id;
     const report = await mutateLab(lab, runtime, {
       ...options,
+      onResume: (resumed, total, journalFile) =>
+        process.stderr.write(
+          `[${id}] resuming an interrupted run of these same files: ${resumed} of ${total} mutants already judged ` +
+            c.dim(`(${journalFile}; --fresh grades them all again)\n`),
+        ),
       onRunnerTrouble: (what, attempt, trouble) =>
         process.stderr.write(
           c.yellow(`[${id}] ${what}: the runner failed (attempt ${attempt}), grading it again: `) +
