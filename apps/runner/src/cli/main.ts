@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import {
   type Lab,
@@ -366,12 +366,21 @@ mutant
   )
   .action((labId, mutantId, dir, options) => {
     const lab = findLab(loadCatalog(labsRoot()), labId);
+    const declared = lab.manifest.mutants.some((mutant) => mutant.id === mutantId);
     const patchFile = saveMutant(lab, mutantId, dir, {
       base: options.base,
       origin: options.origin,
       ...(options.mistake && { mistake: options.mistake }),
     });
-    process.stderr.write(`wrote ${patchFile}\nnext: pnpm labs validate ${labId}\n`);
+    process.stderr.write(`wrote ${patchFile}\n`);
+    // lab.json is written as JSON.stringify lays it out; prettier (CI checks it) may lay it out otherwise,
+    // and formatting it after a mutate run would make that run's report stale.
+    if (!declared)
+      process.stderr.write(
+        `added ${mutantId} to lab.json: format it before anything else ` +
+          `(pnpm exec prettier --write ${relative(process.cwd(), join(lab.dir, "lab.json"))})\n`,
+      );
+    process.stderr.write(`next: pnpm labs validate ${labId}\n`);
   });
 
 program
