@@ -320,20 +320,26 @@ const handshake = new Set([
   "quit",
 ]);
 
+/** One command as MONITOR saw it: who sent it (`ip:port`, or `lua` inside a script) and its arguments. */
+export interface SentCommand {
+  source: string;
+  args: string[];
+}
+
 /**
  * Runs `action` while MONITOR watches Redis, and returns every command someone other than the grader sent
- * meanwhile (connection handshakes left out): what the learner's code did to Redis.
+ * meanwhile (connection handshakes left out), in the order Redis ran them: what the learner's code did.
  */
-export async function commandsSentDuring(action: () => Promise<void>): Promise<string[]> {
+export async function commandLogDuring(action: () => Promise<void>): Promise<SentCommand[]> {
   const own = /addr=(\S+)/.exec(String(await redis().call("CLIENT", "INFO")))?.[1];
   const monitor = await redis().monitor();
   const sentinel = uid("sentinel");
-  const seen: string[] = [];
+  const seen: SentCommand[] = [];
   let sentinelSeen = false;
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     if (args[0]?.toLowerCase() === "echo" && args[1] === sentinel) sentinelSeen = true;
     else if (!sentinelSeen && source !== own && !handshake.has(String(args[0]).toLowerCase()))
-      seen.push(args.join(" "));
+      seen.push({ source, args: args.map(String) });
   });
   try {
     await action();
@@ -343,4 +349,38 @@ export async function commandsSentDuring(action: () => Promise<void>): Promise<s
     monitor.disconnect();
   }
   return seen;
+}
+
+/** commandLogDuring, each command as one line of text. */
+export async function commandsSentDuring(action: () => Promise<void>): Promise<string[]> {
+  return (await commandLogDuring(action)).map((command) => command.args.join(" "));
+}
+
+const bucketReads = new Set(["hget", "hmget", "hgetall", "hvals"]);
+
+/**
+ * The WATCH/MULTI transactions on `key` whose connection did not read the bucket between its WATCH of the
+ * key and its EXEC: they decided on a value read before the WATCH (or on none), which another call can
+ * change unseen while EXEC still succeeds. Each is described by the commands its connection sent for that
+ * attempt. Lua scripts send no EXEC and are never listed.
+ */
+export function transactionsNotReadAfterWatch(log: SentCommand[], key: string): string[] {
+  const attempts = new Map<string, { commands: string[]; watched: boolean; readAfterWatch: boolean }>();
+  const problems: string[] = [];
+  for (const { source, args } of log) {
+    if (source === "lua") continue;
+    const name = args[0]!.toLowerCase();
+    const attempt = attempts.get(source) ?? { commands: [], watched: false, readAfterWatch: false };
+    attempts.set(source, attempt);
+    attempt.commands.push(args.join(" "));
+    if (name === "watch" && args.slice(1).includes(key)) attempt.watched = true;
+    else if (bucketReads.has(name) && args[1] === key && attempt.watched) attempt.readAfterWatch = true;
+    else if (name === "exec" || name === "discard" || name === "unwatch") {
+      const touchedKey = attempt.commands.some((command) => command.split(" ").includes(key));
+      if (name === "exec" && touchedKey && !attempt.readAfterWatch)
+        problems.push(`${source}: ${attempt.commands.join(" | ")}`);
+      attempts.delete(source);
+    }
+  }
+  return problems;
 }

@@ -9,6 +9,7 @@ import {
   checkedAllow,
   CLOCK_SKEW_MS,
   clockSkewOption,
+  commandLogDuring,
   commandsSentDuring,
   type Decision,
   learnerRedisConnections,
@@ -23,6 +24,7 @@ import {
   seedBucket,
   settle,
   startSecondInstance,
+  transactionsNotReadAfterWatch,
   uid,
   warmUp,
   whileWritesHeld,
@@ -430,6 +432,28 @@ task(4, "Admit exactly the capacity under concurrency, across instances", () => 
         "with WATCH/MULTI, the EXEC of all but one of them then fails (null reply): that call must start over " +
         "(WATCH, read, decide, EXEC again), not answer denied",
     ).toBe(CAPACITY);
+  });
+
+  it("a WATCH/MULTI transaction reads the bucket after its WATCH, never only before it", async () => {
+    const other = await second();
+    await Promise.all([warmUp(limiter, 4), warmUp(other, 4)]);
+    const apiKey = uid("watch-order");
+    let threw: Error | undefined;
+    const log = await commandLogDuring(async () => {
+      // Concurrent calls from both instances, so that some EXECs fail and their calls start over.
+      const calls = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? limiter : other).allow(apiKey));
+      for (const outcome of await Promise.all(calls.map((call) => settle(call)))) threw ??= outcome.error;
+    });
+    expect(threw?.message, "10 concurrent calls on one key must all decide").toBeUndefined();
+    const unsafe = transactionsNotReadAfterWatch(log, bucketKey(apiKey));
+    expect(
+      unsafe.length,
+      `${unsafe.length} EXEC(s) on ${bucketKey(apiKey)} decided on a bucket read before the WATCH. WATCH only ` +
+        "notices changes made after it: a write by another call between your read and your WATCH goes unseen, " +
+        "EXEC still succeeds, and both calls spend the same tokens. WATCH the key first, then read it, decide, " +
+        "and MULTI/EXEC. One connection's commands for one attempt, as Redis ran them:\n" +
+        unsafe.slice(0, 3).join("\n"),
+    ).toBe(0);
   });
 });
 
