@@ -316,6 +316,7 @@ program
       quiet: options.quiet === true,
       journalDir: defaultJournalDir(),
       fresh: options.fresh === true,
+      stopped: interrupted.signal,
     });
     process.stderr.write(
       `${labs.length} lab(s) mutated in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
@@ -432,6 +433,8 @@ program
 
 /** `labs worker` stops gracefully on the first signal: no more claims, grades torn down, jobs released, exit 0. */
 const workerStop = new AbortController();
+/** Any other command: the first signal tears down the grades in flight, whose results then mean nothing. */
+const interrupted = new AbortController();
 let workerRunning = false;
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -444,6 +447,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     // A second signal while stopping: stop waiting.
     if (stopping) process.exit(130);
     stopping = true;
+    interrupted.abort();
     process.stderr.write(`\n${signal}: stopping services and learner processes...\n`);
     void tearDownInFlightGrades().finally(() => process.exit(130));
   });

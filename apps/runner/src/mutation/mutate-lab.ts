@@ -34,6 +34,11 @@ export interface MutateOptions {
   fresh?: boolean;
   /** Mutants taken from the journal of an interrupted run, before any is graded. */
   onResume?: (resumed: number, total: number, journalFile: string) => void;
+  /**
+   * Aborted when the run is being stopped (Ctrl+C): grades still in flight then end because their
+   * processes are torn down, not because of the mutant, so they are neither recorded nor reported.
+   */
+  stopped?: AbortSignal;
 }
 
 /** The instrumented solution does not pass its own grader: mutation results would mean nothing. */
@@ -98,13 +103,16 @@ export async function mutateLab(
   let done = mutants.length - pending.length;
   if (journal && done > 0) options.onResume?.(done, mutants.length, journal.file);
   await forEachInParallel(pending, options.jobs, async (index) => {
+    if (options.stopped?.aborted) return;
     const mutant = mutants[index]!;
     const mutantStarted = performance.now();
     const judged = await judge(lab, runtime, options, solution, mutant, coverage, equivalents.get(mutant));
+    if (options.stopped?.aborted) return;
     reported[index] = judged;
     journal?.record(mutantKey(mutant), judged);
     options.onMutant?.(++done, mutants.length, judged, (performance.now() - mutantStarted) / 1000);
   });
+  options.stopped?.throwIfAborted();
   journal?.remove();
   const seconds = (performance.now() - started) / 1000 + (journal?.earlierSeconds ?? 0);
   return {
