@@ -73,6 +73,12 @@ task(2, "Check status codes and validation", () => {
       missing: "Assert the exact status of a creation (not just response.ok) and its Location header.",
     },
     {
+      test: "catches a new product answered without its Location header",
+      variant: "product-location-missing",
+      bug: "answers a new product with 201 but without the Location header that points at it",
+      missing: "Check the Location header of a created product: /products/<sku>.",
+    },
+    {
       test: "catches a new order answered 200 instead of 201 Created",
       variant: "order-created-200",
       bug: "answers a new order (POST /orders) with 200 instead of 201 Created",
@@ -134,6 +140,134 @@ task(2, "Check status codes and validation", () => {
         "Validate POST /products too: for each field, send a value just outside its rule and a value of " +
         "the wrong type, and assert 400 with nothing stored.",
     },
+    {
+      test: "catches a body that is not JSON answered 500",
+      variant: "malformed-json-500",
+      bug: "lets a body that is not JSON reach JSON.parse unguarded, so it ends in 500 instead of 400",
+      missing:
+        "Send a body that is not JSON (a truncated object, say) and assert 400, not only bodies that parse.",
+    },
+    {
+      test: "catches a body of null answered 500",
+      variant: "null-body-500",
+      bug: 'forgets that typeof null is "object", so a JSON body of null ends in 500 instead of 400',
+      missing: "Send a JSON value that is not an object, such as null, and assert 400.",
+    },
+    {
+      test: "catches a product without a sku answered 500",
+      variant: "sku-type-not-checked",
+      bug: "checks the format of sku only when it is a string, so a product without a sku ends in 500",
+      missing: "Leave a required field out of a product, and assert 400.",
+    },
+    {
+      test: "catches a lower-case sku that is accepted",
+      variant: "sku-pattern-ignores-case",
+      bug: 'accepts a lower-case sku such as "mug-2"',
+      missing:
+        "Try a sku with characters outside A-Z, 0-9 and -, such as lower-case letters, and assert 400.",
+    },
+    {
+      test: "catches a sku of 33 characters that is accepted",
+      variant: "sku-pattern-unanchored",
+      bug: "accepts a sku longer than 32 characters",
+      missing: "Try a sku one character longer than the contract allows, and assert 400.",
+    },
+    {
+      test: "catches a blank product name that is accepted",
+      variant: "name-blank-accepted",
+      bug: "refuses only an empty name, so a name of spaces is stored",
+      missing: "A blank name is not only an empty one: send a name of spaces and assert 400.",
+    },
+    {
+      test: "catches a product name of 101 characters that is accepted",
+      variant: "name-length-not-checked",
+      bug: "never checks the length of a product's name",
+      missing: "Try a name one character longer than the contract allows, and assert 400.",
+    },
+    {
+      test: "catches a negative price answered 500",
+      variant: "price-negative-500",
+      bug: "leaves the minimum price to the database, so a negative priceCents ends in 500",
+      missing: "Try a priceCents just below its range (-1), and assert 400.",
+    },
+    {
+      test: "catches a fractional price answered 500",
+      variant: "price-fraction-500",
+      bug: "does not check that priceCents is a whole number, so 12.5 ends in 500",
+      missing: "Try a priceCents that is not a whole number, and assert 400.",
+    },
+    {
+      test: "catches a price sent as a string of digits that is accepted",
+      variant: "price-digit-string-accepted",
+      bug: 'accepts a priceCents sent as a string of digits such as "1200"',
+      missing: 'Send a priceCents of the wrong type (a string of digits such as "1200") and assert 400.',
+    },
+    {
+      test: "catches a negative stock answered 500",
+      variant: "stock-negative-500",
+      bug: "leaves the minimum stock to the database, so a negative stock ends in 500",
+      missing: "Try a stock just below its range (-1), and assert 400.",
+    },
+    {
+      test: "catches a stock above the maximum that is accepted",
+      variant: "stock-max-not-checked",
+      bug: "never checks the maximum stock, so 1000001 is stored",
+      missing: "Try a stock just above its range (1000001), and assert 400.",
+    },
+    {
+      test: "catches an order of quantity 0 answered 500",
+      variant: "quantity-zero-500",
+      bug: "lets quantity start at 0, so an order of 0 ends in 500",
+      missing: "Try a quantity just below its range (0), and assert 400.",
+    },
+    {
+      test: "catches a negative quantity answered 500",
+      variant: "quantity-truthy-check",
+      bug: "tests quantity for truthiness instead of a minimum of 1, so an order of -1 ends in 500",
+      missing: "Try a negative quantity as well as 0, and assert 400.",
+    },
+    {
+      test: "catches a fractional quantity answered 500",
+      variant: "quantity-fraction-500",
+      bug: "does not check that quantity is a whole number, so an order of 1.5 ends in 500",
+      missing: "Try a quantity that is not a whole number, and assert 400.",
+    },
+    {
+      test: "catches an order above the maximum quantity that is not refused with 400",
+      variant: "quantity-max-not-checked",
+      bug: "never checks the maximum quantity, so an order of 1001 is answered by the stock check instead of 400",
+      missing: "Try a quantity just above its range (1001), and assert 400.",
+    },
+    {
+      test: "catches an order without a sku answered 404",
+      variant: "order-sku-not-validated",
+      bug: "does not validate an order's sku, so an order without one gets 404 instead of 400",
+      missing: "Leave the sku out of an order, and assert 400.",
+    },
+    {
+      test: "catches an order id sent as a string",
+      variant: "order-id-as-string",
+      bug: "sends an order's id as a string (the way the bigint column comes back) instead of a number",
+      missing: "Check the type of an order's id: the contract says it is a number.",
+    },
+    {
+      test: "catches a product sent back with price_cents instead of priceCents",
+      variant: "get-product-snake-case",
+      bug: "answers GET /products/<sku> with the database row as it is, price_cents instead of priceCents",
+      missing: "Compare the fields of the product a GET returns with the product you created.",
+    },
+    {
+      test: "catches a product name of exactly 100 characters that is refused",
+      variant: "name-length-off-by-one",
+      bug: "refuses a name of exactly 100 characters, which the contract allows",
+      missing: "Try the values right at the limits of each rule too (a 100-character name), and assert 201.",
+    },
+    {
+      test: "catches an order without an Idempotency-Key that is placed",
+      variant: "idempotency-key-optional",
+      bug: "places an order sent without an Idempotency-Key instead of refusing it with 400",
+      missing: "Send an order without the Idempotency-Key header and assert 400.",
+    },
   ]);
 });
 
@@ -179,6 +313,13 @@ task(3, "Check idempotent orders and what they store", () => {
         "Reuse a key with a different sku as well as with a different quantity, and assert 422 both times.",
     },
     {
+      test: "catches an Idempotency-Key reused for another quantity",
+      variant: "key-reuse-ignores-quantity",
+      bug: "replays the old order when its Idempotency-Key comes back with the same sku and another quantity",
+      missing:
+        "Reuse a key with a different quantity as well as with a different sku, and assert 422 both times.",
+    },
+    {
       test: "catches a refused order that still leaves a row behind",
       variant: "refused-order-leaves-row",
       bug: "answers an order for more than the stock with 409 but leaves its row in the orders table",
@@ -201,6 +342,14 @@ task(3, "Check idempotent orders and what they store", () => {
       missing:
         "Compare the stored orders row (idempotency_key, sku, quantity, total_cents) with what was " +
         "ordered, not only the response or the number of rows.",
+    },
+    {
+      test: "catches a refused duplicate sku that still overwrites the product",
+      variant: "duplicate-overwrites-product",
+      bug: "answers a duplicate sku with 409 but overwrites the existing product's name, price and stock",
+      missing:
+        "After a refused duplicate, read the existing product's row: 409 is right, but the row must be " +
+        "unchanged.",
     },
   ]);
 });
@@ -254,6 +403,44 @@ task(4, "Check pagination", () => {
       missing:
         "Follow nextCursor to its end with totals the limit divides and totals it does not, and assert " +
         "that no page is empty.",
+    },
+    {
+      test: "catches pages that hold more products than the limit",
+      variant: "page-exceeds-limit",
+      bug: "puts limit + 1 products on every page but the last",
+      missing: "Assert that no page holds more than the limit you asked for.",
+    },
+    {
+      test: "catches a cursor that leads back to the first page",
+      variant: "after-param-ignored",
+      bug: "ignores the after parameter, so following nextCursor returns the first page again and again",
+      missing:
+        "Bound your walk through the pages (no more pages than products) and fail when it does not end, " +
+        "rather than following nextCursor forever.",
+    },
+    {
+      test: "catches limit=0 answered 500",
+      variant: "limit-zero-accepted",
+      bug: "lets limit start at 0, so limit=0 ends in 500 instead of 400",
+      missing: "Try a limit just below its range (0), and assert 400.",
+    },
+    {
+      test: "catches a limit above 100 that is not refused",
+      variant: "limit-clamped",
+      bug: "quietly lowers a limit above 100 to 100 instead of refusing it with 400",
+      missing: "Try a limit just above its range (101), and assert 400.",
+    },
+    {
+      test: "catches a limit that is not a whole number and is not refused",
+      variant: "limit-parsed-with-parseInt",
+      bug: "reads limit with parseInt, so limit=2.5 is taken as 2 instead of refused with 400",
+      missing: "Try a limit that is not a whole number (2.5), and assert 400.",
+    },
+    {
+      test: "catches a listing without a limit that fails",
+      variant: "limit-default-missing",
+      bug: "has no default limit, so GET /products without one ends in 500",
+      missing: "List the products without a limit too: it defaults to 20.",
     },
   ]);
 });
