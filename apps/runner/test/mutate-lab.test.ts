@@ -82,8 +82,15 @@ describe("labs mutate", () => {
         mutateLab(loadLab(dir), runtime, { ...options, onMutant: interruptedAfter(2) }),
       ).rejects.toThrow("interrupted");
       appendFileSync(join(dir, "grader/text.test.ts"), "\n// sharpened\n");
+      // onResume would come before any grade: one judged mutant is enough to know it did not.
       let resumedAfterEdit = false;
-      await mutateLab(loadLab(dir), runtime, { ...options, onResume: () => (resumedAfterEdit = true) });
+      await expect(
+        mutateLab(loadLab(dir), runtime, {
+          ...options,
+          onResume: () => (resumedAfterEdit = true),
+          onMutant: interruptedAfter(1),
+        }),
+      ).rejects.toThrow("interrupted");
       expect(resumedAfterEdit).toBe(false);
     },
   );
