@@ -216,7 +216,9 @@ test("a visitor can read a lab and edit code, but must sign up to run it", async
   expect(foreignRequests).toEqual([]);
 });
 
-test("Run is disabled while a Run is in flight, and Cancel really stops it", async ({ page }) => {
+test("Run is disabled while a Run is in flight, survives a lost answer, and Cancel really stops it", async ({
+  page,
+}) => {
   const email = `canceller-${Date.now()}@example.com`;
   await page.goto("/sign-up");
   await page.getByLabel("Email").fill(email);
@@ -231,11 +233,22 @@ test("Run is disabled while a Run is in flight, and Cancel really stops it", asy
   // Code that keeps its process busy for two minutes while it loads: the grade waits on it, long enough
   // to cancel by hand.
   await pasteIntoEditor(page, `${starter}\nfor (const end = Date.now() + 120_000; Date.now() < end; );\n`);
+  // The first Run reaches the server but its answer is lost, as when Chromium drops requests on a network
+  // change: the page sends the same Run again, and exactly one Run is queued (the history below counts 1).
+  const runCall = "**/api/trpc/*submission.run*";
+  let answersLost = 0;
+  await page.route(runCall, async (route) => {
+    if (answersLost++ > 0) return route.continue();
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
   await page.getByRole("button", { name: "Run", exact: true }).click();
   await expect(page.locator(".run-button")).toBeDisabled();
   const cancel = page.getByRole("button", { name: "Cancel", exact: true });
   await expect(cancel).toBeEnabled();
   await expect(page.getByTestId("step-queued")).toBeVisible();
+  expect(answersLost).toBe(2);
+  await page.unroute(runCall);
   await cancel.click();
 
   const summary = page.getByTestId("result-summary");

@@ -1,6 +1,7 @@
 import { errorGradeResult } from "@backend-labs/grade-result";
 import { claimNextJob } from "@backend-labs/grading-queue";
 import { TRPCError } from "@trpc/server";
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryAfter } from "../src/server/trpc/retry-after.ts";
 import { startRouterHarness } from "./support/router-harness.ts";
@@ -28,6 +29,39 @@ describe("running code", () => {
       [id],
     );
     expect(rows.map((row: { payload: unknown }) => row.payload)).toEqual([{ type: "queued" }]);
+  });
+
+  it("queues a Run sent again with its id once, counting it once against the limits", async () => {
+    const api = await learner("flaky-wifi@example.com");
+    const run = { id: randomUUID(), labId, files: { "src/bank.ts": "export {};" } };
+    expect(await api.submission.run(run)).toEqual({ id: run.id });
+    // The answer was lost: the browser sends the same Run again, several times.
+    for (let resend = 0; resend < 3; resend++) expect(await api.submission.run(run)).toEqual({ id: run.id });
+    const { rows } = await harness.db.pool.query("SELECT id FROM submissions WHERE user_id = $1", [
+      (await api.auth.me())!.id,
+    ]);
+    expect(rows).toEqual([{ id: run.id }]);
+    // The limit of 2 in flight still has room for one more Run.
+    await api.submission.run({ ...run, id: randomUUID() });
+    await expect(api.submission.run({ ...run, id: randomUUID() })).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+    });
+  });
+
+  it("refuses a Run whose id is another learner's, and leaves that Run alone", async () => {
+    const owner = await learner("owner@example.com");
+    const run = { id: randomUUID(), labId, files: { "src/bank.ts": "export {};" } };
+    await owner.submission.run(run);
+    const other = await learner("guesser@example.com");
+    await expect(
+      other.submission.run({ ...run, files: { "src/bank.ts": "// someone else's code" } }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: "This Run id belongs to another Run. Press Run again.",
+    });
+    expect(await owner.submission.get({ id: run.id })).toMatchObject({ state: "queued" });
+    const { rows } = await harness.db.pool.query("SELECT files FROM submissions WHERE id = $1", [run.id]);
+    expect(rows).toEqual([{ files: run.files }]);
   });
 
   it("refuses files the lab does not let the learner edit, naming them", async () => {

@@ -4,7 +4,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { v4 as newRunId } from "uuid";
 import { useTRPC } from "../../lib/trpc.tsx";
+import { retryUnanswered } from "../../lib/unanswered-call.ts";
 import type { LabFile } from "@backend-labs/lab-format";
 import { type EditorProblem, LabEditor, type RevealRequest } from "../lab-editor/lab-editor.tsx";
 import type { BrowserResult } from "../../server/labs/browser-result.ts";
@@ -86,9 +88,12 @@ export function LabWorkbench({
   const { mutate: saveDraftNow } = saveDraft;
   const resetDraft = useMutation(trpc.draft.reset.mutationOptions());
   // The Run's own events say when it stopped (the results panel's onFinished), so nothing to do on success.
-  const cancelRun = useMutation(trpc.submission.cancel.mutationOptions());
+  // Cancelling twice is harmless, and each Run carries its own id: both are safe to send again when a
+  // dropped connection (Wi-Fi, or Docker's networks changing under a local browser) lost the answer.
+  const cancelRun = useMutation(trpc.submission.cancel.mutationOptions({ retry: retryUnanswered }));
   const run = useMutation(
     trpc.submission.run.mutationOptions({
+      retry: retryUnanswered,
       onMutate: () => {
         setRunInFlight(true);
         setProblems([]);
@@ -153,7 +158,7 @@ export function LabWorkbench({
 
   const onRun = useCallback(() => {
     if (!signedIn || runInFlight || runWait > 0) return;
-    run.mutate({ labId, files: latestFiles.current });
+    run.mutate({ id: newRunId(), labId, files: latestFiles.current });
     showPane("results"); // on a phone, the results tab
   }, [signedIn, run, runInFlight, runWait, labId, showPane]);
 

@@ -8,19 +8,39 @@ import { requireLab } from "./require-lab.ts";
 
 type RunContext = Pick<Context, "db" | "catalog" | "limits" | "metrics">;
 
+export interface RunRequest {
+  userId: string;
+  labId: string;
+  files: Record<string, string>;
+  /** Chosen by the browser per click of Run, so that sending it again after a dropped connection is safe. */
+  id?: string;
+}
+
 /**
  * Queues a learner's Run of a lab: the same checks and limits whether it comes from the browser or from
  * `labs submit` (the lab exists, only its editable files, the learner's per-minute and in-flight limits).
+ * A Run whose id is already queued is not queued again: the answer is the same as the first time.
  */
-export async function startRun(
-  ctx: RunContext,
-  userId: string,
-  labId: string,
-  files: Record<string, string>,
-): Promise<{ id: string }> {
-  const accepted = editableFiles(requireLab(ctx, labId), files);
+export async function startRun(ctx: RunContext, run: RunRequest): Promise<{ id: string }> {
+  const { userId, labId, id: runId } = run;
+  const accepted = editableFiles(requireLab(ctx, labId), run.files);
+  if (runId && (await isStartedBy(ctx, userId, runId))) return { id: runId };
   await checkRunAllowance(ctx, userId);
-  return enqueueSubmission(ctx.db.pool, { userId, labId, files: accepted });
+  const { id, created } = await enqueueSubmission(ctx.db.pool, { id: runId, userId, labId, files: accepted });
+  // A copy of this request won the race to queue it.
+  if (!created && !(await isStartedBy(ctx, userId, id))) throw runIdTaken();
+  return { id };
+}
+
+/** True when the learner's Run with this id exists already; refused when the id is someone else's. */
+async function isStartedBy(ctx: RunContext, userId: string, id: string): Promise<boolean> {
+  const existing = await ctx.db.prisma.submission.findUnique({ where: { id }, select: { userId: true } });
+  if (existing && existing.userId !== userId) throw runIdTaken();
+  return existing !== null;
+}
+
+function runIdTaken(): TRPCError {
+  return new TRPCError({ code: "CONFLICT", message: "This Run id belongs to another Run. Press Run again." });
 }
 
 /** Refuses a run when the learner has started too many lately or has too many waiting. */

@@ -21,9 +21,10 @@ async function visibleSubmission(ctx: Context & { user: NonNullable<Context["use
 }
 
 export const submissionRouter = router({
-  run: learnerProcedure.input(z.object({ labId, files: filesInput })).mutation(async ({ ctx, input }) => {
-    return startRun(ctx, ctx.user.id, input.labId, input.files);
-  }),
+  /** `id`, chosen by the browser, makes sending the same Run again (after a dropped connection) safe. */
+  run: learnerProcedure
+    .input(z.object({ id: submissionId.optional(), labId, files: filesInput }))
+    .mutation(async ({ ctx, input }) => startRun(ctx, { userId: ctx.user.id, ...input })),
 
   /** Stops one of the caller's Runs that has no result yet: out of the queue, or its grade aborted. */
   cancel: learnerProcedure.input(z.object({ id: submissionId })).mutation(async ({ ctx, input }) => {

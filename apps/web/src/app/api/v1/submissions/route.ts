@@ -25,7 +25,7 @@ export const POST = timedRoute("/api/v1/submissions", "POST", async (request: Re
       `The body must be JSON { labId, files: { <path>: <content> } }: ${parsed.error.message}`,
     );
   try {
-    const { id } = await startRun(ctx, user.id, parsed.data.labId, parsed.data.files);
+    const { id } = await startRun(ctx, { userId: user.id, ...parsed.data });
     return Response.json(
       { id, state: "queued", url: new URL(`/submissions/${id}`, request.url).toString() },
       { status: 202, headers: { "cache-control": "no-store" } },
