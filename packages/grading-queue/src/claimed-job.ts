@@ -97,8 +97,7 @@ export class ClaimedJob {
     );
     const renewed = rows[0]?.lease_expires_at ? { lease_expires_at: rows[0].lease_expires_at } : undefined;
     if (!renewed) {
-      if (rows[0]?.state === "cancelled") this.#lose(new JobCancelledError(this.id));
-      else this.#loseLease("the lease was taken over or the job was finished elsewhere");
+      this.#lostWhileIn(rows[0]?.state);
       return false;
     }
     if (this.#settled || this.#lost.signal.aborted) return false;
@@ -133,7 +132,7 @@ export class ClaimedJob {
        SELECT ${notifyEvent} FROM event`,
       [this.id, this.#leaseToken, this.attempt, eventPayload(event)],
     );
-    return this.#written(rowCount);
+    return await this.#written(rowCount);
   }
 
   /**
@@ -162,7 +161,7 @@ export class ClaimedJob {
         eventPayload({ type: "finished", status: stored.status }),
       ],
     );
-    const written = this.#written(rowCount);
+    const written = await this.#written(rowCount);
     this.#settle();
     return written;
   }
@@ -201,14 +200,26 @@ export class ClaimedJob {
         eventPayload({ type: "retrying", reason }),
       ],
     );
-    const written = this.#written(rowCount);
+    const written = await this.#written(rowCount);
     this.#settle();
     return written;
   }
 
-  #written(rowCount: number | null): boolean {
-    if (rowCount === 0) this.#loseLease("the lease was taken over or the job was finished elsewhere");
-    return rowCount !== 0;
+  /** False when no row matched this claim; then the lease is lost, for the reason the job's state gives. */
+  async #written(rowCount: number | null): Promise<boolean> {
+    if (rowCount !== 0) return true;
+    const { rows } = await this.#db.query<{ state: string }>(
+      "SELECT state::text AS state FROM submissions WHERE id = $1",
+      [this.id],
+    );
+    this.#lostWhileIn(rows[0]?.state);
+    return false;
+  }
+
+  /** A write or renewal found the claim gone: the learner's Cancel is told from a claim taken over. */
+  #lostWhileIn(state: string | null | undefined): void {
+    if (state === "cancelled") this.#lose(new JobCancelledError(this.id));
+    else this.#loseLease("the lease was taken over or the job was finished elsewhere");
   }
 
   #armExpiry(): void {

@@ -51,6 +51,17 @@ describe("cancelSubmission", () => {
     expect(await eventTypes(id)).toEqual(["queued", "claimed", "cancelled"]);
   });
 
+  it("ends the claim as cancelled when a progress event is the first to find the Run cancelled", async () => {
+    const id = await enqueue();
+    const job = (await claimNextJob(db.pool, { workerId: "worker-a", ...lease }))!;
+    expect(await cancelSubmission(db.pool, id, db.userId)).toBe(true);
+
+    // The grade reports a test before its next renewal: not a lease another worker took over.
+    expect(await job.recordEvent({ type: "stage", stage: "run" })).toBe(false);
+    expect(job.leaseLost.reason).toBeInstanceOf(JobCancelledError);
+    expect(await eventTypes(id)).toEqual(["queued", "claimed", "cancelled"]);
+  });
+
   it("leaves another learner's Run and a Run that already ended as they are", async () => {
     const id = await enqueue();
     expect(await cancelSubmission(db.pool, id, randomUUID())).toBe(false);

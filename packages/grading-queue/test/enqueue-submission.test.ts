@@ -33,7 +33,7 @@ describe("enqueueSubmission", () => {
       enqueueSubmission(db.pool, input),
       enqueueSubmission(db.pool, input),
     ]);
-    expect(first!.created && second!.created).toBe(true);
-    expect(first!.id).not.toBe(second!.id);
+    expect(first.created && second.created).toBe(true);
+    expect(first.id).not.toBe(second.id);
   });
 });
