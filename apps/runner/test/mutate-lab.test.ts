@@ -1,4 +1,13 @@
-import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labInputsHash, loadLab } from "@backend-labs/lab-format";
@@ -92,6 +101,43 @@ describe("labs mutate", () => {
         }),
       ).rejects.toThrow("interrupted");
       expect(resumedAfterEdit).toBe(false);
+    },
+  );
+
+  it(
+    "grades a timed-out mutant again, and counts the time-out only when it happens twice",
+    { timeout: 300_000 },
+    async () => {
+      const dir = join(scratch, "text-tools-slow-moment");
+      cpSync(join(fixtureLabsRoot, "01-fundamentals/text-tools"), dir, { recursive: true });
+      // The suite's second run (the first mutant's grade, after the baseline) meets a loaded machine: its
+      // first test's call times out. Every other run of that test passes.
+      const runs = join(scratch, "slow-moment-runs");
+      const grader = join(dir, "grader/text.test.ts");
+      writeFileSync(
+        grader,
+        readFileSync(grader, "utf8").replace(
+          'task(1, "Slugify a title", () => {',
+          `task(1, "Slugify a title", () => {
+  it("answers while the machine is busy", async () => {
+    const { existsSync, readFileSync, writeFileSync } = await import("node:fs");
+    const run = (existsSync(${JSON.stringify(runs)}) ? Number(readFileSync(${JSON.stringify(runs)}, "utf8")) : 0) + 1;
+    writeFileSync(${JSON.stringify(runs)}, String(run));
+    if (run === 2) throw Object.assign(new Error("slugify did not answer within 2 s"), { name: "LearnerTimeoutError" });
+  });
+`,
+        ),
+      );
+      await using runtime = new GradingRuntime(labsNodeModules);
+      const report = await mutateLab(loadLab(dir), runtime, {
+        sandbox: "process",
+        jobs: 1,
+        journalDir: join(scratch, "slow-moment-journal"),
+      });
+      // The time-out happened, and the mutant it hit got the status of its second grade instead.
+      expect(Number(readFileSync(runs, "utf8"))).toBeGreaterThan(2);
+      expect(report.mutants.filter((mutant) => mutant.status === "timeout")).toEqual([]);
+      expect(report.summary.killed).toBeGreaterThan(0);
     },
   );
 });

@@ -194,9 +194,10 @@ async function judge(
   const first = reachedBy && !coverage.outsideTests.has(mutant.id) ? [...reachedBy] : undefined;
   let result = await grade(first);
   if (result.status === "pass" && first && first.length < lab.graderFiles.length) result = await grade();
-  // A declared equivalent that fails once may have met a flaky moment (a loaded machine): only a second
-  // failure, on the whole suite, overrules the author's declaration.
-  if (equivalent && result.status !== "pass") result = await grade();
+  // Two failures may be the machine's rather than the mutant's, and only a second one, on the whole suite,
+  // counts: a declared equivalent's (it overrules the author's declaration), and a time-out (on a loaded
+  // machine a slow suite or call times out although the mutant changed nothing a test sees).
+  if (result.status !== "pass" && (equivalent || isTimeout(result))) result = await grade();
 
   if (isCompileError(result)) return { ...entry, status: "compile-error" };
   if (result.status === "pass") {
@@ -205,15 +206,20 @@ async function judge(
       : { ...entry, status: "survived", covered };
   }
   const failed = result.tests.find((test) => test.status !== "pass");
-  const timedOut = failed?.status === "error" || /timed out/i.test(result.message ?? "");
   return {
     ...entry,
-    status: timedOut ? "timeout" : "killed",
+    status: isTimeout(result) ? "timeout" : "killed",
     killedBy: failed?.name ?? (result.message ?? "").split("\n")[0]!,
     ...(equivalent && {
       reason: `declared equivalent in lab.json, but a test kills it: remove the declaration`,
     }),
   };
+}
+
+/** The grade's first failing test is a learner call that timed out, or the whole grade ran out of time. */
+function isTimeout(result: GradeResult): boolean {
+  const failed = result.tests.find((test) => test.status !== "pass");
+  return failed?.status === "error" || /timed out/i.test(result.message ?? "");
 }
 
 function isCompileError(result: GradeResult): boolean {
