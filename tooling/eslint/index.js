@@ -7,7 +7,17 @@ import tseslint from "typescript-eslint";
  */
 export function backendLabsConfig(tsconfigRootDir) {
   return tseslint.config(
-    { ignores: ["dist/**", ".next/**", "node_modules/**", "coverage/**"] },
+    // Build output, and the HTML report and traces a failed Playwright run leaves behind.
+    {
+      ignores: [
+        "dist/**",
+        ".next/**",
+        "node_modules/**",
+        "coverage/**",
+        "playwright-report/**",
+        "test-results/**",
+      ],
+    },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {
