@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +24,30 @@ async function labs(args: string[], env: Record<string, string> = {}) {
   );
 }
 
-test("a token made on the account page lets `labs submit` grade a folder, and the Run shows in the browser", async ({
+/**
+ * A loopback proxy to the platform that cuts its first connection as soon as the platform starts to answer:
+ * the request was handled, the answer is lost (a dropped connection). Later connections pass through.
+ */
+async function proxyLosingFirstAnswer(platform: string) {
+  const target = new URL(platform);
+  let connections = 0;
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+    client.pipe(upstream);
+    if (++connections === 1) upstream.once("data", () => client.destroy());
+    else upstream.pipe(client);
+  }).listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    [Symbol.asyncDispose]: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+test("a token made on the account page lets `labs submit` grade a folder, through a lost answer, and the Run shows in the browser", async ({
   page,
   baseURL,
 }) => {
@@ -50,10 +75,14 @@ test("a token made on the account page lets `labs submit` grade a folder, and th
       join(folder, "src/bank.ts"),
     );
 
-    const submitted = await labs(["submit", folder, "--url", baseURL!, "--format", "json"], {
+    // The answer to the Run is lost on the way back: the CLI sends the same Run again, which queues nothing
+    // twice (the history below holds one Run).
+    await using proxy = await proxyLosingFirstAnswer(baseURL!);
+    const submitted = await labs(["submit", folder, "--url", proxy.url, "--format", "json"], {
       BACKEND_LABS_TOKEN: token,
     });
     expect(submitted.code, submitted.stderr).toBe(0);
+    expect(proxy.connections()).toBeGreaterThan(1);
     const result = JSON.parse(submitted.stdout) as { status: string; tests: { test_code: string }[] };
     expect(result.status).toBe("pass");
     expect(result.tests.every((t) => t.test_code === "")).toBe(true);

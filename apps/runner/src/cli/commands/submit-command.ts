@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type GradeResult, gradeResultSchema } from "@backend-labs/grade-result";
 import { type Lab } from "@backend-labs/lab-format";
 import { readLabSubmission } from "../../learner-folder/read-learner-folder.ts";
@@ -51,9 +53,10 @@ export async function submitCommand(lab: Lab, dir: string, options: SubmitOption
     [...submission.files].map(([path, bytes]) => [path, bytes.toString("utf8")]),
   );
   const base = new URL(options.url);
+  // The Run's id is chosen here, so that sending it again after a dropped connection queues it once.
   const started = await request(base, "/api/v1/submissions", options.token, {
     method: "POST",
-    body: JSON.stringify({ labId: lab.manifest.id, files }),
+    body: JSON.stringify({ id: randomUUID(), labId: lab.manifest.id, files }),
   });
   process.stderr.write(`[${lab.manifest.id}] submitted: ${started.url ?? started.id}\n`);
 
@@ -76,7 +79,7 @@ export async function submitCommand(lab: Lab, dir: string, options: SubmitOption
       throw new PlatformRefusalError(
         `no result within ${options.timeoutSeconds} s; the Run goes on: see ${started.url ?? started.id}`,
       );
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+    await sleep(options.pollMs ?? 1000);
   }
 }
 
@@ -88,6 +91,9 @@ function withEmptyTestCode(result: unknown): unknown {
   return { ...result, tests };
 }
 
+/** The waits before sending a call the platform never answered again. */
+const unansweredRetryDelaysMs = [1_000, 3_000];
+
 async function request(
   base: URL,
   path: string,
@@ -95,18 +101,25 @@ async function request(
   init: { method: "GET" | "POST"; body?: string },
 ): Promise<SubmissionReply> {
   const url = new URL(path, base);
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new PlatformRefusalError(
-      `could not reach ${base.origin} (${cause?.code ?? cause?.message ?? (error as Error).message}): check --url`,
-    );
+  let response: Response | undefined;
+  for (let attempt = 0; !response; attempt++) {
+    try {
+      response = await fetch(url, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      // No answer at all: a dropped connection or a platform restarting. Every call is safe to send again.
+      if (attempt < unansweredRetryDelaysMs.length) {
+        await sleep(unansweredRetryDelaysMs[attempt]);
+        continue;
+      }
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new PlatformRefusalError(
+        `could not reach ${base.origin} (${cause?.code ?? cause?.message ?? (error as Error).message}): check --url`,
+      );
+    }
   }
   const body = (await response.json().catch(() => undefined)) as { error?: string } | undefined;
   if (response.ok && body) return body as SubmissionReply;

@@ -8,7 +8,8 @@ import { platformContext } from "../../../../server/platform.ts";
 
 export const dynamic = "force-dynamic";
 
-const body = z.object({ labId: z.string().min(1).max(100), files: filesInput });
+// `id`, chosen by the client, makes sending the same Run again (after a dropped connection) safe.
+const body = z.object({ id: z.uuid().optional(), labId: z.string().min(1).max(100), files: filesInput });
 
 /**
  * `labs submit`: a Run from the command line, authorized by a personal API token (scoped to this and to
@@ -22,7 +23,7 @@ export const POST = timedRoute("/api/v1/submissions", "POST", async (request: Re
   if (!parsed.success)
     return apiError(
       400,
-      `The body must be JSON { labId, files: { <path>: <content> } }: ${parsed.error.message}`,
+      `The body must be JSON { id?, labId, files: { <path>: <content> } }: ${parsed.error.message}`,
     );
   try {
     const { id } = await startRun(ctx, { userId: user.id, ...parsed.data });
