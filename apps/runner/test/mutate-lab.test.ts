@@ -105,6 +105,41 @@ describe("labs mutate", () => {
   );
 
   it(
+    "keeps its journal until the report is stored, so a report that could not be written resumes whole",
+    {
+      timeout: 300_000,
+    },
+    async () => {
+      const dir = join(scratch, "text-tools-unwritable-report");
+      cpSync(join(fixtureLabsRoot, "01-fundamentals/text-tools"), dir, { recursive: true });
+      await using runtime = new GradingRuntime(labsNodeModules);
+      const options = {
+        sandbox: "process",
+        jobs: 2,
+        journalDir: join(scratch, "unwritable-journal"),
+      } as const;
+      await expect(
+        mutateLab(loadLab(dir), runtime, {
+          ...options,
+          keep: () => {
+            throw new Error("ENOSPC: no space left on device");
+          },
+        }),
+      ).rejects.toThrow("ENOSPC");
+
+      let resumed = 0;
+      let graded = 0;
+      const report = await mutateLab(loadLab(dir), runtime, {
+        ...options,
+        onResume: (count) => (resumed = count),
+        onMutant: () => graded++,
+      });
+      expect(resumed).toBe(report.mutants.length);
+      expect(graded).toBe(0);
+    },
+  );
+
+  it(
     "grades a timed-out mutant again, and counts the time-out only when it happens twice",
     { timeout: 300_000 },
     async () => {

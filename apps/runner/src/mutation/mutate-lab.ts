@@ -39,6 +39,11 @@ export interface MutateOptions {
    * processes are torn down, not because of the mutant, so they are neither recorded nor reported.
    */
   stopped?: AbortSignal;
+  /**
+   * Stores the finished report (the command writes mutation-report.json). The journal is removed only
+   * after it returned, so a run whose report could not be stored can still be resumed.
+   */
+  keep?: (report: MutationReport) => void;
 }
 
 /** The instrumented solution does not pass its own grader: mutation results would mean nothing. */
@@ -85,13 +90,9 @@ export async function mutateLab(
   const journal =
     options.journalDir === undefined
       ? undefined
-      : new MutationJournal(
-          options.journalDir,
-          lab.manifest.id,
-          inputs,
-          gradingPlatformHash(),
-          !options.fresh,
-        );
+      : new MutationJournal(options.journalDir, lab.manifest.id, inputs, gradingPlatformHash(), {
+          resume: !options.fresh,
+        });
 
   const reported: ReportedMutant[] = [];
   const pending: number[] = [];
@@ -113,9 +114,8 @@ export async function mutateLab(
     options.onMutant?.(++done, mutants.length, judged, (performance.now() - mutantStarted) / 1000);
   });
   options.stopped?.throwIfAborted();
-  journal?.remove();
   const seconds = (performance.now() - started) / 1000 + (journal?.earlierSeconds ?? 0);
-  return {
+  const report: MutationReport = {
     lab: lab.manifest.id,
     engine: mutationEngine,
     inputs,
@@ -123,6 +123,9 @@ export async function mutateLab(
     summary: summarize(reported),
     mutants: reported,
   };
+  options.keep?.(report);
+  journal?.remove();
+  return report;
 }
 
 /** Declared equivalents that match no generated mutant: stale declarations. */

@@ -25,7 +25,14 @@ export class MutationJournal {
   /** Wall-clock seconds the earlier runs spent, from each run's start to its last judged mutant. */
   readonly earlierSeconds: number;
 
-  constructor(dir: string, labId: string, inputs: string, platformHash: string, resume: boolean) {
+  /** `resume: false` starts over, leaving what earlier runs of the same inputs judged unread. */
+  constructor(
+    dir: string,
+    labId: string,
+    inputs: string,
+    platformHash: string,
+    { resume }: { resume: boolean },
+  ) {
     const key = createHash("sha256").update(`${inputs}\n${platformHash}`).digest("hex").slice(0, 16);
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, `${labId}-${key}.jsonl`);

@@ -50,8 +50,9 @@ export async function mutateCommand(
           );
         },
       }),
+      keep: (finished) =>
+        writeFileSync(join(lab.dir, labFiles.mutationReport), formatMutationReport(finished)),
     });
-    writeFileSync(join(lab.dir, labFiles.mutationReport), formatMutationReport(report));
     const stale = unmatchedEquivalents(lab, report);
     const changedMeanwhile = labInputsHash(lab, mutationEngine) !== report.inputs;
     const strong =
