@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures.ts";
 import { recordForeignRequests } from "./local-requests-only.ts";
 
 test("sign-up shows the password rules first, refuses an easy password, and links to sign-in for a taken email", async ({

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures.ts";
 
 const labId = "concurrent-transfers";
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures.ts";
 
 test("/healthz says the process is alive and /readyz that the database, migrations and catalog are ready", async ({
   request,

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures.ts";
 import { recordForeignRequests } from "./local-requests-only.ts";
 
 test("an instructor reads each lab by title, with its failure rates per task and test", async ({ page }) => {

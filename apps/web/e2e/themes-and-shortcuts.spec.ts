@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures.ts";
 
 const lightBackground = "rgb(246, 248, 250)";
 const darkBackground = "rgb(15, 17, 21)";
