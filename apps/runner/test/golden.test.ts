@@ -8,7 +8,7 @@ import {
   mutantSubmissionFiles,
   treeSubmissionFiles,
 } from "@backend-labs/lab-format";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { configureTestcontainers } from "@backend-labs/service-containers";
 import { gradeSubmission } from "../src/grade/grade-submission.ts";
 import { GradingRuntime } from "../src/grade/grading-runtime.ts";
@@ -40,24 +40,13 @@ const cases = readdirSync(goldenRoot).flatMap((labId) =>
   ),
 );
 
-// One runtime per labs root (the catalog, the runner's fixtures: each a package whose node_modules learner
-// code uses), kept warm across cases as a worker keeps it across grades: the type-checker and each lab's
-// vitest instance are shared, and each case must still grade exactly as if it were the first.
-const runtimes = new Map<string, GradingRuntime>();
-function runtimeFor(lab: Lab): GradingRuntime {
-  const labsNodeModules = join(dirname(dirname(lab.dir)), "node_modules");
-  let runtime = runtimes.get(labsNodeModules);
-  if (!runtime) runtimes.set(labsNodeModules, (runtime = new GradingRuntime(labsNodeModules)));
-  return runtime;
-}
-afterAll(() => Promise.all([...runtimes.values()].map((runtime) => runtime[Symbol.asyncDispose]())));
-
 describe.each(cases)("$labId $status/$cause", ({ labId, status, cause, dir }) => {
   it("grades to the expected result and leaves nothing behind", { timeout: 180_000 }, async () => {
     const lab = labs.get(labId);
     if (!lab) throw new Error(`golden folder ${labId} names no lab`);
 
-    const runtime = runtimeFor(lab);
+    // Each labs root (the catalog, the runner's fixtures) is a package whose node_modules learner code uses.
+    await using runtime = new GradingRuntime(join(dirname(dirname(lab.dir)), "node_modules"));
     const gradeId = randomUUID();
     const result = await gradeSubmission({
       lab,
