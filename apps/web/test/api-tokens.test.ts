@@ -106,7 +106,7 @@ describe("API tokens", () => {
     const { token } = await learnerWithToken("busy-cli@example.com");
     const bodyError = await submit(token, "{not json");
     expect(bodyError.status).toBe(400);
-    expect(((await bodyError.json()) as { error: string }).error).toMatch(/JSON \{ labId, files/);
+    expect(((await bodyError.json()) as { error: string }).error).toMatch(/JSON \{ id\?, labId, files/);
     expect((await submit(token, { labId: "no-such-lab", files })).status).toBe(404);
     const foreign = await submit(token, { labId, files: { "grader/1-accounts.test.ts": "" } });
     expect(foreign.status).toBe(400);
